@@ -1,0 +1,263 @@
+/**
+ * A real, local Kubernetes control plane for tests, the demo and manual use: etcd and kube-apiserver
+ * on 127.0.0.1 with free random ports, serving certificates made at start, a static admin token, an
+ * admin kubeconfig in a temp folder, kube-scheduler on request, and the CRDs of `crds/` applied and
+ * Established. Everything it starts lives under one temp folder and is stopped by `stop()`.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import YAML from 'yaml';
+import { execa } from 'execa';
+import { ensureTestenvBin } from './bin.js';
+import { makeCertificates, type Certificates } from './certs.js';
+import { freePort } from './ports.js';
+import { ManagedProcess } from './process.js';
+import { waitFor } from './wait.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ControlPlaneOptions {
+  /** Folder of CRD manifests applied at start (default: the repo's `crds/`). */
+  crdDir?: string;
+  /** Extra IP SANs for the serving certificate (e.g. the address a VM guest uses). */
+  extraServingIps?: string[];
+  /** Print process output to the console instead of only to log files. */
+  verbose?: boolean;
+}
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Marker every temp folder of a control plane carries, so leftovers can be found by name. */
+export const tempPrefix = 'loam-testenv-';
+
+export class ControlPlane {
+  readonly dir: string;
+  readonly binDir: string;
+  readonly etcdPort: number;
+  readonly apiPort: number;
+  readonly kubeconfigPath: string;
+  readonly token: string;
+  private readonly certs: Certificates;
+  private readonly opts: ControlPlaneOptions;
+  private etcd?: ManagedProcess;
+  private apiserver?: ManagedProcess;
+  private scheduler?: ManagedProcess;
+  private stopped = false;
+
+  private constructor(init: { dir: string; binDir: string; etcdPort: number; apiPort: number; certs: Certificates; token: string; opts: ControlPlaneOptions }) {
+    this.dir = init.dir;
+    this.binDir = init.binDir;
+    this.etcdPort = init.etcdPort;
+    this.apiPort = init.apiPort;
+    this.certs = init.certs;
+    this.token = init.token;
+    this.opts = init.opts;
+    this.kubeconfigPath = path.join(init.dir, 'kubeconfig');
+  }
+
+  /** Starts etcd and kube-apiserver, writes the kubeconfig and applies the CRDs. */
+  static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    const binDir = await ensureTestenvBin();
+    const dir = await mkdtemp(path.join(tmpdir(), tempPrefix));
+    try {
+      const certs = await makeCertificates(path.join(dir, 'pki'), ['127.0.0.1', ...(opts.extraServingIps ?? [])]);
+      const token = certs.adminToken;
+      const [etcdPort, apiPort] = [await freePort(), await freePort()];
+      const cp = new ControlPlane({ dir, binDir, etcdPort, apiPort, certs, token, opts });
+      await cp.writeKubeconfig(cp.kubeconfigPath, `https://127.0.0.1:${apiPort}`);
+      await cp.startEtcd();
+      await cp.startApiServer();
+      await cp.applyCrds(opts.crdDir ?? path.join(repoRoot, 'crds'));
+      return cp;
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.apiPort}`;
+  }
+
+  /** A fresh KubeConfig for the admin user (each caller gets its own object). */
+  kubeConfig(): k8s.KubeConfig {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(this.kubeconfigPath);
+    return kc;
+  }
+
+  /** Writes an admin kubeconfig that names `server` (a VM guest reaches the API server under another address). */
+  async writeKubeconfig(file: string, server: string): Promise<void> {
+    const ca = await readFile(this.certs.caCertFile);
+    const doc = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'loam-test', cluster: { server, 'certificate-authority-data': ca.toString('base64') } }],
+      users: [{ name: 'admin', user: { token: this.token } }],
+      contexts: [{ name: 'loam-test', context: { cluster: 'loam-test', user: 'admin' } }],
+      'current-context': 'loam-test',
+    };
+    await writeFile(file, YAML.stringify(doc), { mode: 0o600 });
+  }
+
+  /** Runs the testenv kubectl against this control plane; never throws on a non-zero exit. */
+  async kubectl(args: string[], input?: string): Promise<CommandResult> {
+    const r = await execa(path.join(this.binDir, 'kubectl'), ['--kubeconfig', this.kubeconfigPath, ...args], {
+      reject: false,
+      input,
+      env: { KUBECONFIG: this.kubeconfigPath },
+    });
+    return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 };
+  }
+
+  private async startEtcd(): Promise<void> {
+    const peerPort = await freePort();
+    const client = `http://127.0.0.1:${this.etcdPort}`;
+    const peer = `http://127.0.0.1:${peerPort}`;
+    this.etcd = new ManagedProcess('etcd', path.join(this.binDir, 'etcd'), [
+      '--name', 'loam-test',
+      '--data-dir', path.join(this.dir, 'etcd'),
+      '--listen-client-urls', client,
+      '--advertise-client-urls', client,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `loam-test=${peer}`,
+      // Test data is thrown away: skip fsync, which dominates latency on a small VM disk.
+      '--unsafe-no-fsync',
+      '--log-level', 'warn',
+    ], path.join(this.dir, 'etcd.log'), this.opts.verbose);
+    await this.etcd.start();
+    await waitFor('etcd health', async () => {
+      const res = await fetch(`${client}/health`).catch(() => undefined);
+      return res?.ok === true;
+    }, 30_000);
+  }
+
+  /** Starts kube-apiserver (again, on the same port, after `stopApiServer`) and waits for /readyz. */
+  async startApiServer(): Promise<void> {
+    if (this.apiserver?.running) return;
+    const c = this.certs;
+    this.apiserver = new ManagedProcess('kube-apiserver', path.join(this.binDir, 'kube-apiserver'), [
+      '--etcd-servers', `http://127.0.0.1:${this.etcdPort}`,
+      '--bind-address', '127.0.0.1',
+      '--advertise-address', '127.0.0.1',
+      '--secure-port', String(this.apiPort),
+      '--cert-dir', path.join(this.dir, 'pki'),
+      '--tls-cert-file', c.servingCertFile,
+      '--tls-private-key-file', c.servingKeyFile,
+      '--client-ca-file', c.caCertFile,
+      '--token-auth-file', c.tokenFile,
+      '--authorization-mode', 'Node,RBAC',
+      '--service-account-issuer', 'https://kubernetes.default.svc',
+      '--service-account-key-file', c.serviceAccountPublicKeyFile,
+      '--service-account-signing-key-file', c.serviceAccountKeyFile,
+      '--service-cluster-ip-range', '10.96.0.0/16',
+      // No kube-controller-manager runs, so no namespace gets a default ServiceAccount.
+      '--disable-admission-plugins', 'ServiceAccount',
+      '--allow-privileged', 'true',
+      '--v', '1',
+    ], path.join(this.dir, 'kube-apiserver.log'), this.opts.verbose);
+    await this.apiserver.start();
+    await waitFor('kube-apiserver /readyz', () => this.ready(), 90_000);
+  }
+
+  /** Stops kube-apiserver only (etcd keeps the data), to test what clients do when it is gone. */
+  async stopApiServer(): Promise<void> {
+    await this.apiserver?.stop();
+  }
+
+  /** True when kube-apiserver answers /readyz with 200. */
+  async ready(): Promise<boolean> {
+    const r = await execa('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${this.token}`, `${this.url}/readyz`], { reject: false, timeout: 5000 });
+    return r.stdout === '200';
+  }
+
+  /** Starts kube-scheduler with an optional KubeSchedulerConfiguration (YAML text; its kubeconfig is filled in). */
+  async startScheduler(configYaml?: string): Promise<void> {
+    if (this.scheduler?.running) return;
+    const port = await freePort();
+    const configFile = path.join(this.dir, 'kube-scheduler.yaml');
+    const config = configYaml ? YAML.parse(configYaml) : { apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration' };
+    config.clientConnection = { ...(config.clientConnection ?? {}), kubeconfig: this.kubeconfigPath };
+    config.leaderElection = { leaderElect: false };
+    await writeFile(configFile, YAML.stringify(config));
+    this.scheduler = new ManagedProcess('kube-scheduler', path.join(this.binDir, 'kube-scheduler'), [
+      '--config', configFile,
+      '--bind-address', '127.0.0.1',
+      '--secure-port', String(port),
+      '--v', '1',
+    ], path.join(this.dir, 'kube-scheduler.log'), this.opts.verbose);
+    await this.scheduler.start();
+  }
+
+  async stopScheduler(): Promise<void> {
+    await this.scheduler?.stop();
+  }
+
+  /** Creates or replaces every CRD in `dir` and waits until each is Established. */
+  async applyCrds(dir: string): Promise<string[]> {
+    let files: string[] = [];
+    try {
+      files = (await readdir(dir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort();
+    } catch {
+      return [];
+    }
+    const client = this.kubeConfig().makeApiClient(k8s.ApiextensionsV1Api);
+    const names: string[] = [];
+    for (const file of files) {
+      for (const doc of YAML.parseAllDocuments(await readFile(path.join(dir, file), 'utf8'))) {
+        const crd = doc.toJS() as k8s.V1CustomResourceDefinition | null;
+        if (!crd || crd.kind !== 'CustomResourceDefinition') continue;
+        const name = crd.metadata!.name!;
+        names.push(name);
+        try {
+          const existing = await client.readCustomResourceDefinition({ name });
+          crd.metadata!.resourceVersion = existing.metadata!.resourceVersion;
+          await client.replaceCustomResourceDefinition({ name, body: crd });
+        } catch (err) {
+          if ((err as { code?: number }).code !== 404) throw err;
+          await client.createCustomResourceDefinition({ body: crd });
+        }
+      }
+    }
+    for (const name of names) {
+      await waitFor(`CRD ${name} Established`, async () => {
+        const crd = await client.readCustomResourceDefinition({ name });
+        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
+      }, 30_000);
+    }
+    return names;
+  }
+
+  /** Stops every process it started and removes its temp folder. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.scheduler?.stop();
+    await this.apiserver?.stop();
+    await this.etcd?.stop();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** The last lines of each component's log, for a failing test's report. */
+  async logTail(lines = 40): Promise<string> {
+    const out: string[] = [];
+    for (const name of ['etcd', 'kube-apiserver', 'kube-scheduler']) {
+      const text = await readFile(path.join(this.dir, `${name}.log`), 'utf8').catch(() => '');
+      if (text) out.push(`--- ${name}\n${text.split('\n').slice(-lines).join('\n')}`);
+    }
+    return out.join('\n');
+  }
+}
+
+export async function makeDir(p: string): Promise<string> {
+  await mkdir(p, { recursive: true });
+  return p;
+}
