@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the test control plane (etcd, kube-apiserver, kube-scheduler, kubectl, csi-provisioner,
+# Builds the test control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, csi-provisioner,
 # csi-resizer, csi-sanity, helm) from the Go module proxy into a cache outside the repo, keyed by
 # everything that decides the result: the pinned go.mod/go.sum files, this script and the Go version.
 # A second run with the same key returns at once. The last line printed is the bin folder.
@@ -32,14 +32,14 @@ build_tools() {  # module folder, then package paths
 
 echo "testenv: building etcd" >&2
 (cd "$here/modules/etcd" && go build -trimpath -ldflags "$ldflags" -o "$work/bin/etcd" go.etcd.io/etcd/server/v3)
-build_tools "$here/modules/kubernetes" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+build_tools "$here/modules/kubernetes" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 build_tools "$here/modules/csi-provisioner" github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner
 build_tools "$here/modules/csi-resizer" github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer
 build_tools "$here/modules/helm" helm.sh/helm/v3/cmd/helm
 echo "testenv: building csi-sanity" >&2
 (cd "$here/modules/csi-sanity" && go test -c -trimpath -ldflags "$ldflags" -o "$work/bin/csi-sanity" .)
 
-for tool in etcd kube-apiserver kube-scheduler kubectl csi-provisioner csi-resizer helm csi-sanity; do
+for tool in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl csi-provisioner csi-resizer helm csi-sanity; do
   [ -x "$work/bin/$tool" ] || { echo "testenv: $tool was not built" >&2; exit 1; }
 done
 echo "testenv: built in $(( $(date +%s) - start )) s" >&2

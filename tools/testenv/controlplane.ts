@@ -4,9 +4,11 @@
  * admin kubeconfig in a temp folder, kube-scheduler on request, and the CRDs of `crds/` applied and
  * Established. Everything it starts lives under one temp folder and is stopped by `stop()`.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import https from 'node:https';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import YAML from 'yaml';
@@ -49,7 +51,12 @@ export class ControlPlane {
   private etcd?: ManagedProcess;
   private apiserver?: ManagedProcess;
   private scheduler?: ManagedProcess;
-  private stopped = false;
+  private controllerManager?: ManagedProcess;
+  private stoppedFlag = false;
+
+  get stopped(): boolean {
+    return this.stoppedFlag;
+  }
 
   private constructor(init: { dir: string; binDir: string; etcdPort: number; apiPort: number; certs: Certificates; token: string; opts: ControlPlaneOptions }) {
     this.dir = init.dir;
@@ -66,19 +73,25 @@ export class ControlPlane {
   static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const binDir = await ensureTestenvBin();
     const dir = await mkdtemp(path.join(tmpdir(), tempPrefix));
+    let cp: ControlPlane | undefined;
     try {
       const certs = await makeCertificates(path.join(dir, 'pki'), ['127.0.0.1', ...(opts.extraServingIps ?? [])]);
       const token = certs.adminToken;
       const [etcdPort, apiPort] = [await freePort(), await freePort()];
-      const cp = new ControlPlane({ dir, binDir, etcdPort, apiPort, certs, token, opts });
+      cp = new ControlPlane({ dir, binDir, etcdPort, apiPort, certs, token, opts });
+      const self = cp;
+      // Whatever way this process ends, its children are killed (process.ts) and its files go.
+      process.once('exit', () => { if (!self.stopped) rmSync(dir, { recursive: true, force: true }); });
       await cp.writeKubeconfig(cp.kubeconfigPath, `https://127.0.0.1:${apiPort}`);
       await cp.startEtcd();
       await cp.startApiServer();
       await cp.applyCrds(opts.crdDir ?? path.join(repoRoot, 'crds'));
-      return cp;
+      return self;
     } catch (err) {
+      const logs = cp ? await cp.logTail(30) : '';
+      await cp?.stop();
       await rm(dir, { recursive: true, force: true });
-      throw err;
+      throw new Error(`the test control plane did not start: ${(err as Error).message}\n${logs}`, { cause: err });
     }
   }
 
@@ -134,7 +147,9 @@ export class ControlPlane {
       '--log-level', 'warn',
     ], path.join(this.dir, 'etcd.log'), this.opts.verbose);
     await this.etcd.start();
+    const etcd = this.etcd;
     await waitFor('etcd health', async () => {
+      etcd.exitedEarly();
       const res = await fetch(`${client}/health`).catch(() => undefined);
       return res?.ok === true;
     }, 30_000);
@@ -148,6 +163,8 @@ export class ControlPlane {
       '--etcd-servers', `http://127.0.0.1:${this.etcdPort}`,
       '--bind-address', '127.0.0.1',
       '--advertise-address', '127.0.0.1',
+      // The 'kubernetes' Service endpoints cannot be a loopback address, and nothing here needs them.
+      '--endpoint-reconciler-type', 'none',
       '--secure-port', String(this.apiPort),
       '--cert-dir', path.join(this.dir, 'pki'),
       '--tls-cert-file', c.servingCertFile,
@@ -161,11 +178,12 @@ export class ControlPlane {
       '--service-cluster-ip-range', '10.96.0.0/16',
       // No kube-controller-manager runs, so no namespace gets a default ServiceAccount.
       '--disable-admission-plugins', 'ServiceAccount',
-      '--allow-privileged', 'true',
+      '--allow-privileged=true',
       '--v', '1',
     ], path.join(this.dir, 'kube-apiserver.log'), this.opts.verbose);
     await this.apiserver.start();
-    await waitFor('kube-apiserver /readyz', () => this.ready(), 90_000);
+    const apiserver = this.apiserver;
+    await waitFor('kube-apiserver /readyz', () => apiserver.exitedEarly() || this.ready(), 90_000);
   }
 
   /** Stops kube-apiserver only (etcd keeps the data), to test what clients do when it is gone. */
@@ -175,8 +193,15 @@ export class ControlPlane {
 
   /** True when kube-apiserver answers /readyz with 200. */
   async ready(): Promise<boolean> {
-    const r = await execa('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${this.token}`, `${this.url}/readyz`], { reject: false, timeout: 5000 });
-    return r.stdout === '200';
+    const ca = await readFile(this.certs.caCertFile);
+    return new Promise((resolve) => {
+      const req = https.get(`${this.url}/readyz`, { ca, headers: { Authorization: `Bearer ${this.token}` }, timeout: 5000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => req.destroy());
+    });
   }
 
   /** Starts kube-scheduler with an optional KubeSchedulerConfiguration (YAML text; its kubeconfig is filled in). */
@@ -199,6 +224,32 @@ export class ControlPlane {
 
   async stopScheduler(): Promise<void> {
     await this.scheduler?.stop();
+  }
+
+  /**
+   * Starts kube-controller-manager (PV binding, garbage collection, namespace deletion) for tests that
+   * need the cluster's own controllers; tests that do not ask for it run without.
+   */
+  async startControllerManager(controllers = ['*', '-nodeipam', '-nodelifecycle', '-cloud-node-lifecycle']): Promise<void> {
+    if (this.controllerManager?.running) return;
+    const port = await freePort();
+    this.controllerManager = new ManagedProcess('kube-controller-manager', path.join(this.binDir, 'kube-controller-manager'), [
+      '--kubeconfig', this.kubeconfigPath,
+      '--authentication-kubeconfig', this.kubeconfigPath,
+      '--authorization-kubeconfig', this.kubeconfigPath,
+      '--bind-address', '127.0.0.1',
+      '--secure-port', String(port),
+      '--leader-elect=false',
+      '--controllers', controllers.join(','),
+      '--service-account-private-key-file', this.certs.serviceAccountKeyFile,
+      '--root-ca-file', this.certs.caCertFile,
+      '--v', '1',
+    ], path.join(this.dir, 'kube-controller-manager.log'), this.opts.verbose);
+    await this.controllerManager.start();
+  }
+
+  async stopControllerManager(): Promise<void> {
+    await this.controllerManager?.stop();
   }
 
   /** Creates or replaces every CRD in `dir` and waits until each is Established. */
@@ -238,9 +289,10 @@ export class ControlPlane {
 
   /** Stops every process it started and removes its temp folder. Safe to call twice. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.stoppedFlag) return;
+    this.stoppedFlag = true;
     await this.scheduler?.stop();
+    await this.controllerManager?.stop();
     await this.apiserver?.stop();
     await this.etcd?.stop();
     await rm(this.dir, { recursive: true, force: true });
@@ -249,15 +301,10 @@ export class ControlPlane {
   /** The last lines of each component's log, for a failing test's report. */
   async logTail(lines = 40): Promise<string> {
     const out: string[] = [];
-    for (const name of ['etcd', 'kube-apiserver', 'kube-scheduler']) {
+    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
       const text = await readFile(path.join(this.dir, `${name}.log`), 'utf8').catch(() => '');
       if (text) out.push(`--- ${name}\n${text.split('\n').slice(-lines).join('\n')}`);
     }
     return out.join('\n');
   }
-}
-
-export async function makeDir(p: string): Promise<string> {
-  await mkdir(p, { recursive: true });
-  return p;
 }

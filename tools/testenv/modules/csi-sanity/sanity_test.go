@@ -32,7 +32,7 @@ func init() {
 	size, _ := strconv.ParseInt(envOr("CSI_TEST_VOLUME_SIZE", "0"), 10, 64)
 	flag.Int64Var(&config.TestVolumeSize, "csi.testvolumesize", size, "bytes of test volumes (0: driver default)")
 	flag.Int64Var(&config.TestVolumeExpandSize, "csi.testvolumeexpandsize", 0, "bytes to expand test volumes to")
-	flag.StringVar(&config.TestNodeVolumeAttachLimit, "csi.testnodevolumeattachlimit", "", "unused")
+	flag.BoolVar(&config.TestNodeVolumeAttachLimit, "csi.testnodevolumeattachlimit", false, "test the node volume attach limit")
 }
 
 func TestSanity(t *testing.T) {

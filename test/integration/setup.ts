@@ -1,0 +1,42 @@
+/**
+ * Mocha global fixture of the integration tier: one real control plane (etcd + kube-apiserver, CRDs
+ * from crds/ applied) for the whole run, stopped at the end, also on SIGINT/SIGTERM. The teardown
+ * asserts that nothing the run started is still alive and no port it used is still bound.
+ */
+import { ControlPlane } from '../../tools/testenv/controlplane.js';
+import { processesMentioning } from '../../tools/testenv/leftovers.js';
+import { portInUse } from '../../tools/testenv/ports.js';
+
+let current: ControlPlane | undefined;
+
+/** The control plane of this run; only valid inside tests and hooks. */
+export function controlPlane(): ControlPlane {
+  if (!current) throw new Error('the integration control plane is not running (is test/integration/setup.ts loaded by mocha?)');
+  return current;
+}
+
+export async function mochaGlobalSetup(): Promise<void> {
+  const started = Date.now();
+  current = await ControlPlane.start();
+  process.env.KUBECONFIG = current.kubeconfigPath;
+  console.log(`  control plane up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${current.url} in ${current.dir}`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void current?.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  const cp = current;
+  if (!cp) return;
+  await cp.stop();
+  current = undefined;
+  const left = await processesMentioning(cp.dir);
+  const bound = [];
+  for (const port of [cp.apiPort, cp.etcdPort]) if (await portInUse(port)) bound.push(port);
+  if (left.length > 0 || bound.length > 0) {
+    throw new Error(`the integration run left processes ${JSON.stringify(left)} and bound ports ${JSON.stringify(bound)}`);
+  }
+  console.log('  control plane stopped: no process or port left behind');
+}
