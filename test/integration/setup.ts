@@ -17,12 +17,16 @@ export function controlPlane(): ControlPlane {
 
 export async function mochaGlobalSetup(): Promise<void> {
   const started = Date.now();
-  current = await ControlPlane.start();
+  current = await ControlPlane.start({ crdDir: process.env.LOAM_TEST_CRD_DIR });
   process.env.KUBECONFIG = current.kubeconfigPath;
   console.log(`  control plane up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${current.url} in ${current.dir}`);
+  // A second signal (Ctrl-C twice, or a wrapper that sends SIGINT then SIGTERM) must not cut the cleanup short.
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void current?.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   }
 }

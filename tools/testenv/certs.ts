@@ -14,6 +14,8 @@ export interface Certificates {
   adminToken: string;
 }
 
+const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
 /**
  * A throw-away CA, a kube-apiserver serving certificate for `ips` (plus localhost), a service-account
  * signing key and a static token file whose one token belongs to system:masters.
@@ -31,16 +33,24 @@ export async function makeCertificates(dir: string, ips: string[]): Promise<Cert
     tokenFile: f('tokens.csv'),
     adminToken: randomBytes(24).toString('hex'),
   };
-  const openssl = (args: string[]): Promise<unknown> => execa('openssl', args, { cwd: dir });
-  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl(['req', '-x509', ...ecKey, '-keyout', c.caKeyFile, '-out', c.caCertFile, '-days', '2', '-subj', '/CN=loam-testenv-ca']);
-  await openssl(['req', '-new', ...ecKey, '-keyout', c.servingKeyFile, '-out', f('apiserver.csr'), '-subj', '/CN=kube-apiserver']);
+  await execa('openssl', ['req', '-x509', ...ecKey, '-keyout', c.caKeyFile, '-out', c.caCertFile, '-days', '2', '-subj', '/CN=loam-testenv-ca']);
   const sans = ['DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc', 'IP:10.96.0.1', ...ips.map((ip) => `IP:${ip}`)];
-  await writeFile(f('apiserver.ext'), `subjectAltName=${[...new Set(sans)].join(',')}\nextendedKeyUsage=serverAuth\n`);
-  await openssl(['x509', '-req', '-in', f('apiserver.csr'), '-CA', c.caCertFile, '-CAkey', c.caKeyFile, '-CAcreateserial', '-days', '2', '-extfile', f('apiserver.ext'), '-out', c.servingCertFile]);
+  await issueServingCertificate(c, c.servingCertFile, c.servingKeyFile, 'kube-apiserver', sans);
   const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   await writeFile(c.serviceAccountKeyFile, sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   await writeFile(c.serviceAccountPublicKeyFile, sa.publicKey.export({ type: 'spki', format: 'pem' }));
   await writeFile(c.tokenFile, `${c.adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
   return c;
+}
+
+/**
+ * A serving certificate signed by the test CA, for `sans` (`DNS:name` or `IP:addr` entries): the
+ * API server's, or a webhook's that the API server must trust.
+ */
+export async function issueServingCertificate(ca: Pick<Certificates, 'caCertFile' | 'caKeyFile'>, certFile: string, keyFile: string, commonName: string, sans: string[]): Promise<void> {
+  const csr = `${certFile}.csr`;
+  const ext = `${certFile}.ext`;
+  await execa('openssl', ['req', '-new', ...ecKey, '-keyout', keyFile, '-out', csr, '-subj', `/CN=${commonName}`]);
+  await writeFile(ext, `subjectAltName=${[...new Set(sans)].join(',')}\nextendedKeyUsage=serverAuth\n`);
+  await execa('openssl', ['x509', '-req', '-in', csr, '-CA', ca.caCertFile, '-CAkey', ca.caKeyFile, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', certFile]);
 }

@@ -14,7 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { execa } from 'execa';
 import { ensureTestenvBin } from './bin.js';
-import { makeCertificates, type Certificates } from './certs.js';
+import { issueServingCertificate, makeCertificates, type Certificates } from './certs.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
 import { waitFor } from './wait.js';
@@ -120,6 +120,19 @@ export class ControlPlane {
     await writeFile(file, YAML.stringify(doc), { mode: 0o600 });
   }
 
+  /** A serving certificate signed by this control plane's CA (which `caCert()` returns), e.g. for a webhook. */
+  async issueServingCertificate(name: string, sans: string[]): Promise<{ certFile: string; keyFile: string }> {
+    const certFile = path.join(this.dir, 'pki', `${name}.crt`);
+    const keyFile = path.join(this.dir, 'pki', `${name}.key`);
+    await issueServingCertificate(this.certs, certFile, keyFile, name, sans);
+    return { certFile, keyFile };
+  }
+
+  /** The PEM of the CA that signed the serving certificates (a webhook configuration's caBundle). */
+  caCert(): Promise<Buffer> {
+    return readFile(this.certs.caCertFile);
+  }
+
   /** Runs the testenv kubectl against this control plane; never throws on a non-zero exit. */
   async kubectl(args: string[], input?: string): Promise<CommandResult> {
     const r = await execa(path.join(this.binDir, 'kubectl'), ['--kubeconfig', this.kubeconfigPath, ...args], {
@@ -220,6 +233,7 @@ export class ControlPlane {
       '--v', '1',
     ], path.join(this.dir, 'kube-scheduler.log'), this.opts.verbose);
     await this.scheduler.start();
+    await waitHealthy(this.scheduler, port);
   }
 
   async stopScheduler(): Promise<void> {
@@ -230,7 +244,7 @@ export class ControlPlane {
    * Starts kube-controller-manager (PV binding, garbage collection, namespace deletion) for tests that
    * need the cluster's own controllers; tests that do not ask for it run without.
    */
-  async startControllerManager(controllers = ['*', '-nodeipam', '-nodelifecycle', '-cloud-node-lifecycle']): Promise<void> {
+  async startControllerManager(controllers = ['*', '-node-ipam-controller', '-node-lifecycle-controller', '-taint-eviction-controller', '-device-taint-eviction-controller']): Promise<void> {
     if (this.controllerManager?.running) return;
     const port = await freePort();
     this.controllerManager = new ManagedProcess('kube-controller-manager', path.join(this.binDir, 'kube-controller-manager'), [
@@ -246,13 +260,18 @@ export class ControlPlane {
       '--v', '1',
     ], path.join(this.dir, 'kube-controller-manager.log'), this.opts.verbose);
     await this.controllerManager.start();
+    await waitHealthy(this.controllerManager, port);
   }
 
   async stopControllerManager(): Promise<void> {
     await this.controllerManager?.stop();
   }
 
-  /** Creates or replaces every CRD in `dir` and waits until each is Established. */
+  /**
+   * Applies every CRD in `dir` (server-side apply through kubectl, which sends the manifests as they
+   * are: the typed client would drop `x-kubernetes-*` keys such as CEL rules) and waits until each is
+   * Established.
+   */
   async applyCrds(dir: string): Promise<string[]> {
     let files: string[] = [];
     try {
@@ -260,24 +279,17 @@ export class ControlPlane {
     } catch {
       return [];
     }
-    const client = this.kubeConfig().makeApiClient(k8s.ApiextensionsV1Api);
     const names: string[] = [];
     for (const file of files) {
       for (const doc of YAML.parseAllDocuments(await readFile(path.join(dir, file), 'utf8'))) {
-        const crd = doc.toJS() as k8s.V1CustomResourceDefinition | null;
-        if (!crd || crd.kind !== 'CustomResourceDefinition') continue;
-        const name = crd.metadata!.name!;
-        names.push(name);
-        try {
-          const existing = await client.readCustomResourceDefinition({ name });
-          crd.metadata!.resourceVersion = existing.metadata!.resourceVersion;
-          await client.replaceCustomResourceDefinition({ name, body: crd });
-        } catch (err) {
-          if ((err as { code?: number }).code !== 404) throw err;
-          await client.createCustomResourceDefinition({ body: crd });
-        }
+        const crd = doc.toJS() as { kind?: string; metadata?: { name?: string } } | null;
+        if (crd?.kind === 'CustomResourceDefinition' && crd.metadata?.name) names.push(crd.metadata.name);
       }
     }
+    if (names.length === 0) return names;
+    const applied = await this.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'loam-testenv', ...files.flatMap((f) => ['-f', path.join(dir, f)])]);
+    if (applied.exitCode !== 0) throw new Error(`applying the CRDs of ${dir} failed: ${applied.stderr.trim()}`);
+    const client = this.kubeConfig().makeApiClient(k8s.ApiextensionsV1Api);
     for (const name of names) {
       await waitFor(`CRD ${name} Established`, async () => {
         const crd = await client.readCustomResourceDefinition({ name });
@@ -307,4 +319,17 @@ export class ControlPlane {
     }
     return out.join('\n');
   }
+}
+
+/** Waits for a component's /healthz on its self-signed secure port; fails at once if it exits. */
+function waitHealthy(proc: ManagedProcess, port: number): Promise<void> {
+  const healthy = (): Promise<boolean> => new Promise((resolve) => {
+    const req = https.get(`https://127.0.0.1:${port}/healthz`, { rejectUnauthorized: false, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
+  return waitFor(`${proc.name} /healthz`, () => proc.exitedEarly() || healthy(), 60_000);
 }

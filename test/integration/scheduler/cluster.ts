@@ -1,0 +1,90 @@
+/** Objects the scheduler tests create: Loam-labelled nodes, LocalStorageNodes with pools, claims, pods. */
+import * as k8s from '@kubernetes/client-node';
+import { createKubeClients, patchStatus, type KubeClients } from '../../../src/kube/index.js';
+import { loamResources } from '../../../src/scheduler-plugin/cache-view.js';
+import { createReadyNode } from '../../../tools/testenv/nodes.js';
+
+export const Gi = 2 ** 30;
+
+export class SchedulerFixture {
+  readonly core: k8s.CoreV1Api;
+  readonly storage: k8s.StorageV1Api;
+  readonly custom: k8s.CustomObjectsApi;
+  readonly clients: KubeClients;
+  private readonly nodes: string[] = [];
+  private readonly namespaces: string[] = [];
+
+  constructor(readonly kc: k8s.KubeConfig) {
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.storage = kc.makeApiClient(k8s.StorageV1Api);
+    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.clients = createKubeClients(kc);
+  }
+
+  /** A schedulable Node with a LocalStorageNode whose pools are Ready with the given free space. */
+  async storageNode(name: string, pools: { mediaClass: 'HDD' | 'SSD' | 'NVMe'; totalGi: number; freeGi: number }[]): Promise<void> {
+    await createReadyNode(this.kc, name, { 'topology.loam.io/node': name });
+    this.nodes.push(name);
+    await this.custom.createClusterCustomObject({
+      group: 'loam.io', version: 'v1alpha1', plural: 'localstoragenodes',
+      body: { apiVersion: 'loam.io/v1alpha1', kind: 'LocalStorageNode', metadata: { name }, spec: { nodeName: name } },
+    });
+    await patchStatus(this.clients, loamResources.storageNodes, { name }, {
+      state: 'Ready',
+      pools: pools.map((p) => ({
+        name: `loam-${p.mediaClass.toLowerCase()}`, mediaClass: p.mediaClass, vgName: `loam-${p.mediaClass.toLowerCase()}`,
+        totalBytes: p.totalGi * Gi, freeBytes: p.freeGi * Gi, volumeCount: 0, disks: [],
+      })),
+    });
+  }
+
+  async namespace(name: string, labels: Record<string, string> = {}): Promise<string> {
+    await this.core.createNamespace({ body: { metadata: { name, labels } } });
+    this.namespaces.push(name);
+    return name;
+  }
+
+  async claim(namespace: string, name: string, storageClassName: string, size: string): Promise<void> {
+    await this.core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: { metadata: { name }, spec: { accessModes: ['ReadWriteOnce'], storageClassName, resources: { requests: { storage: size } } } },
+    });
+  }
+
+  async pod(namespace: string, name: string, claims: string[], schedulerName?: string): Promise<void> {
+    await this.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name },
+        spec: {
+          schedulerName,
+          containers: [{ name: 'app', image: 'registry.invalid/none' }],
+          volumes: claims.map((c) => ({ name: c, persistentVolumeClaim: { claimName: c } })),
+        },
+      },
+    });
+  }
+
+  /** The node the scheduler chose for a claim (the selected-node annotation its VolumeBinding plugin writes). */
+  async selectedNode(namespace: string, claim: string): Promise<string | undefined> {
+    const pvc = await this.core.readNamespacedPersistentVolumeClaim({ namespace, name: claim });
+    return pvc.metadata?.annotations?.['volume.kubernetes.io/selected-node'];
+  }
+
+  /** Deletes what this fixture made: namespaces' pods and claims first (no kubelet finalizes them), then nodes. */
+  async cleanup(): Promise<void> {
+    for (const ns of this.namespaces.splice(0)) {
+      await this.core.deleteCollectionNamespacedPod({ namespace: ns, gracePeriodSeconds: 0 }).catch(() => undefined);
+      for (const pvc of (await this.core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items) {
+        // No controller-manager may run to remove the protection finalizer of a claim in use.
+        await this.core.patchNamespacedPersistentVolumeClaim({ namespace: ns, name: pvc.metadata!.name!, body: { metadata: { finalizers: null } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)).catch(() => undefined);
+        await this.core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: pvc.metadata!.name! }).catch(() => undefined);
+      }
+      await this.core.deleteNamespace({ name: ns }).catch(() => undefined);
+    }
+    for (const name of this.nodes.splice(0)) {
+      await this.custom.deleteClusterCustomObject({ group: 'loam.io', version: 'v1alpha1', plural: 'localstoragenodes', name }).catch(() => undefined);
+      await this.core.deleteNode({ name }).catch(() => undefined);
+    }
+  }
+}

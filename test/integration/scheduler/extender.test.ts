@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createKubeClients } from '../../../src/kube/index.js';
+import { InformerView } from '../../../src/scheduler-plugin/cache-view.js';
+import { Extender } from '../../../src/scheduler-plugin/extender.js';
+import { waitFor } from '../../../tools/testenv/wait.js';
+import { controlPlane } from '../setup.js';
+import { SchedulerFixture } from './cluster.js';
+
+const scheduler = 'loam-scheduler';
+const ssd = 'loam-test-ssd';
+
+describe('loam-scheduler: the real kube-scheduler with the Loam extender', function () {
+  this.timeout(120_000);
+  let view: InformerView;
+  let extender: Extender;
+  let fx: SchedulerFixture;
+
+  before(async () => {
+    const cp = controlPlane();
+    view = new InformerView(createKubeClients(cp.kubeConfig()).rest);
+    view.start();
+    await view.waitForSync(30_000);
+    extender = new Extender({ view, policy: 'binpack' });
+    const { port } = await extender.listen(0);
+    // The configuration users deploy (docs/), pointed at this test's extender.
+    const config = (await readFile('docs/scheduler/kube-scheduler-config.yaml', 'utf8')).replace('127.0.0.1:8099', `127.0.0.1:${port}`);
+    await cp.startScheduler(config);
+    fx = new SchedulerFixture(cp.kubeConfig());
+    await fx.storage.createStorageClass({
+      body: { metadata: { name: ssd }, provisioner: 'lvm.loam.io', volumeBindingMode: 'WaitForFirstConsumer', allowVolumeExpansion: true, parameters: { poolClass: 'SSD', replicaCount: '1' } },
+    });
+  });
+
+  after(async () => {
+    await fx?.cleanup();
+    await fx?.storage.deleteStorageClass({ name: ssd }).catch(() => undefined);
+    await controlPlane().stopScheduler();
+    await extender?.close();
+    await view?.stop();
+  });
+
+  afterEach(async () => fx.cleanup());
+
+  it('places a pod only on a node whose pool of the class has room', async () => {
+    await fx.storageNode('room-small', [{ mediaClass: 'SSD', totalGi: 10, freeGi: 2 }]);
+    await fx.storageNode('room-big', [{ mediaClass: 'SSD', totalGi: 20, freeGi: 10 }]);
+    await fx.storageNode('room-hdd', [{ mediaClass: 'HDD', totalGi: 100, freeGi: 100 }]);
+    const ns = await fx.namespace('sched-room');
+    await fx.claim(ns, 'data', ssd, '5Gi');
+    await fx.pod(ns, 'app', ['data'], scheduler);
+    await waitFor('the claim to get a node', async () => (await fx.selectedNode(ns, 'data')) !== undefined, 30_000);
+    assert.equal(await fx.selectedNode(ns, 'data'), 'room-big');
+  });
+
+  it('needs room for the sum of a pod\'s claims of one class', async () => {
+    await fx.storageNode('sum-8', [{ mediaClass: 'SSD', totalGi: 10, freeGi: 8 }]);
+    await fx.storageNode('sum-10', [{ mediaClass: 'SSD', totalGi: 10, freeGi: 10 }]);
+    const ns = await fx.namespace('sched-sum');
+    for (const c of ['a', 'b', 'c']) await fx.claim(ns, c, ssd, '3Gi');
+    await fx.pod(ns, 'app', ['a', 'b', 'c'], scheduler);
+    await waitFor('the claims to get a node', async () => (await fx.selectedNode(ns, 'c')) !== undefined, 30_000);
+    for (const c of ['a', 'b', 'c']) assert.equal(await fx.selectedNode(ns, c), 'sum-10');
+  });
+
+  it('never gives a node more than its pool holds when 30 pods arrive at once', async () => {
+    for (const n of ['burst-1', 'burst-2', 'burst-3']) await fx.storageNode(n, [{ mediaClass: 'SSD', totalGi: 8, freeGi: 4 }]);
+    const ns = await fx.namespace('sched-burst');
+    await Promise.all(Array.from({ length: 30 }, (_, i) => fx.claim(ns, `c${i}`, ssd, '1Gi')));
+    await Promise.all(Array.from({ length: 30 }, (_, i) => fx.pod(ns, `p${i}`, [`c${i}`], scheduler)));
+    const placed = async (): Promise<Map<string, number>> => {
+      const counts = new Map<string, number>();
+      for (const pvc of (await fx.core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items) {
+        const node = pvc.metadata?.annotations?.['volume.kubernetes.io/selected-node'];
+        if (node) counts.set(node, (counts.get(node) ?? 0) + 1);
+      }
+      return counts;
+    };
+    await waitFor('12 of the 30 claims to be placed', async () => [...(await placed()).values()].reduce((a, b) => a + b, 0) >= 12, 60_000);
+    // Give the scheduler time to retry the other 18 pods: none may fit anywhere.
+    await new Promise((r) => setTimeout(r, 5000));
+    const counts = await placed();
+    assert.deepEqual([...counts.entries()].sort(), [['burst-1', 4], ['burst-2', 4], ['burst-3', 4]]);
+  });
+
+  it('keeps a pod Pending with the extender\'s reason when no node has room', async () => {
+    await fx.storageNode('full-1', [{ mediaClass: 'SSD', totalGi: 10, freeGi: 1 }]);
+    const ns = await fx.namespace('sched-full');
+    await fx.claim(ns, 'huge', ssd, '50Gi');
+    await fx.pod(ns, 'app', ['huge'], scheduler);
+    let message = '';
+    await waitFor('a FailedScheduling event', async () => {
+      const events = await fx.core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=app,reason=FailedScheduling' });
+      message = events.items.map((e) => e.message ?? '').join('\n');
+      return message.includes('loam:');
+    }, 30_000);
+    assert.match(message, /loam: SSD pool has 1Gi free; the pod needs 50Gi for 1 claim/);
+    const pod = await fx.core.readNamespacedPod({ namespace: ns, name: 'app' });
+    assert.equal(pod.status?.phase, 'Pending');
+    assert.equal(pod.spec?.nodeName, undefined);
+  });
+
+  it('places a pod whose claim is bound on the node that holds the replica', async () => {
+    const cp = controlPlane();
+    await cp.startControllerManager();
+    try {
+      for (const n of ['bound-1', 'bound-2', 'bound-3']) await fx.storageNode(n, [{ mediaClass: 'SSD', totalGi: 10, freeGi: 10 }]);
+      const ns = await fx.namespace('sched-bound');
+      const volume = 'pvc-bound-test';
+      await fx.custom.createClusterCustomObject({
+        group: 'loam.io', version: 'v1alpha1', plural: 'localvolumes',
+        body: { apiVersion: 'loam.io/v1alpha1', kind: 'LocalVolume', metadata: { name: volume }, spec: { poolClass: 'SSD', capacityBytes: 2 ** 30, replicaCount: 1, replicaNodes: ['bound-2'] } },
+      });
+      await fx.core.createPersistentVolume({
+        body: {
+          metadata: { name: volume },
+          spec: {
+            capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: ssd, persistentVolumeReclaimPolicy: 'Retain',
+            claimRef: { namespace: ns, name: 'data' },
+            csi: { driver: 'lvm.loam.io', volumeHandle: volume },
+            nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.loam.io/node', operator: 'In', values: ['bound-2'] }] }] } },
+          },
+        },
+      });
+      await fx.claim(ns, 'data', ssd, '1Gi');
+      await waitFor('the claim to be Bound by the PV controller', async () => (await fx.core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data' })).status?.phase === 'Bound', 30_000);
+      await fx.pod(ns, 'app', ['data'], scheduler);
+      let node: string | undefined;
+      await waitFor('the pod to be bound to a node', async () => {
+        node = (await fx.core.readNamespacedPod({ namespace: ns, name: 'app' })).spec?.nodeName;
+        return node !== undefined;
+      }, 30_000);
+      assert.equal(node, 'bound-2');
+      await fx.custom.deleteClusterCustomObject({ group: 'loam.io', version: 'v1alpha1', plural: 'localvolumes', name: volume });
+      await fx.core.deletePersistentVolume({ name: volume });
+    } finally {
+      await cp.stopControllerManager();
+    }
+  });
+});
+
