@@ -40,6 +40,7 @@ export function filterNodes(pod: V1Pod, nodeNames: string[], view: ClusterView, 
     for (const node of nodeNames) result.FailedNodes[node] = `loam: ${demand.blocker}`;
     return result;
   }
+  reservations.refresh(view);
   const need = needByClass(demand);
   const secondNodes = secondReplicaNodes(demand, view, reservations, placing);
   for (const node of nodeNames) {
@@ -82,7 +83,10 @@ function roomReason(node: string, need: Map<PoolClass, { bytes: number; claims: 
   return undefined;
 }
 
-/** For each class with two-replica claims: the storage nodes with room for the second replicas. */
+/**
+ * For each class with two-replica claims: up to two storage nodes with room for the second replicas.
+ * Two are enough to answer "is there a node other than this one", so the scan stops there.
+ */
 function secondReplicaNodes(demand: PodDemand, view: ClusterView, reservations: Reservations, placing: Placing): Map<PoolClass, { bytes: number; nodes: Set<string> }> {
   const out = new Map<PoolClass, { bytes: number; nodes: Set<string> }>();
   for (const [poolClass, { bytes }] of needByClass(demand, true)) {
@@ -92,6 +96,7 @@ function secondReplicaNodes(demand: PodDemand, view: ClusterView, reservations: 
       if (!name) continue;
       const room = poolRoom(name, poolClass, view, reservations, placing);
       if (room.ok && room.freeBytes >= bytes) nodes.add(name);
+      if (nodes.size === 2) break;
     }
     out.set(poolClass, { bytes, nodes });
   }

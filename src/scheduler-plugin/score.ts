@@ -23,6 +23,7 @@ export function scoreNodes(pod: V1Pod, nodeNames: string[], view: ClusterView, r
   const demand = podDemand(pod, view);
   if (!hasDemand(demand) || demand.blocker) return nodeNames.map((Host) => ({ Host, Score: 0 }));
   const placing = placingOf(pod, demand);
+  reservations.refresh(view);
   return nodeNames.map((Host) => ({ Host, Score: nodeScore(Host, demand, view, reservations, policy, placing) }));
 }
 

@@ -69,6 +69,7 @@ describe('extender filter', () => {
     a.metadata!.annotations!['volume.kubernetes.io/selected-node'] = 'n2';
     assert.deepEqual(filterNodes(podWith('p2', ['b']), ['n1', 'n2'], view, reservations).NodeNames, ['n1', 'n2']);
     clock += 31_000;
+    reservations.refresh(view);
     assert.equal(reservations.reservedBytes('n1', 'SSD', view), 0, 'the pending reservation of p2 expired');
     assert.equal(reservations.reservedBytes('n2', 'SSD', view), 4 * Gi, 'claim a still holds its bytes on its selected node');
     view.volumes.set('pvc-uid-a', { metadata: { name: 'pvc-uid-a' } });
