@@ -45,6 +45,9 @@ async function main(): Promise<void> {
   if (policy !== 'binpack' && policy !== 'spread') throw new Error(`--policy must be binpack or spread, got "${values.policy}"`);
   const ttl = Number(values['reservation-ttl-seconds']);
   if (!(ttl > 0)) throw new Error(`--reservation-ttl-seconds must be a positive number, got "${values['reservation-ttl-seconds']}"`);
+  if (!values['no-webhook'] && (!values['tls-cert'] || !values['tls-key'])) {
+    throw new Error('the pod webhook needs --tls-cert and --tls-key (or turn it off with --no-webhook)');
+  }
   const clients = createKubeClients(loadKubeConfig({ kubeconfigPath: values.kubeconfig }));
   const view = new InformerView(clients.rest);
   view.start();
@@ -53,8 +56,7 @@ async function main(): Promise<void> {
   await extender.listen(port, host);
   let webhook: PodWebhook | undefined;
   if (!values['no-webhook']) {
-    if (!values['tls-cert'] || !values['tls-key']) throw new Error('the pod webhook needs --tls-cert and --tls-key (or turn it off with --no-webhook)');
-    webhook = new PodWebhook(view, { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) });
+    webhook = new PodWebhook(view, { cert: readFileSync(values['tls-cert']!), key: readFileSync(values['tls-key']!) });
     const [whost, wport] = hostPort(values['webhook-listen']!, 'webhook-listen');
     await webhook.listen(wport, whost);
   }
