@@ -26,6 +26,8 @@ export interface ControlPlaneOptions {
   crdDir?: string;
   /** Extra IP SANs for the serving certificate (e.g. the address a VM guest uses). */
   extraServingIps?: string[];
+  /** Extra kube-apiserver flags (e.g. `--watch-cache-sizes=configmaps#0` to watch etcd directly). */
+  apiServerArgs?: string[];
   /** Print process output to the console instead of only to log files. */
   verbose?: boolean;
 }
@@ -193,10 +195,17 @@ export class ControlPlane {
       '--disable-admission-plugins', 'ServiceAccount',
       '--allow-privileged=true',
       '--v', '1',
+      ...(this.opts.apiServerArgs ?? []),
     ], path.join(this.dir, 'kube-apiserver.log'), this.opts.verbose);
     await this.apiserver.start();
     const apiserver = this.apiserver;
     await waitFor('kube-apiserver /readyz', () => apiserver.exitedEarly() || this.ready(), 90_000);
+  }
+
+  /** Compacts etcd's history up to `revision` (a resourceVersion), as kube-apiserver does every few minutes. */
+  async compactEtcd(revision: string): Promise<void> {
+    const res = await fetch(`http://127.0.0.1:${this.etcdPort}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision, physical: true }) });
+    if (!res.ok) throw new Error(`etcd compaction to ${revision} failed: ${res.status} ${await res.text()}`);
   }
 
   /** Stops kube-apiserver only (etcd keeps the data), to test what clients do when it is gone. */

@@ -90,7 +90,8 @@ describe('kube informer (real API server)', function () {
   it('watching again from an ancient resourceVersion ends equal to a fresh list', async () => {
     // kube-apiserver 1.37 answers a watch from resourceVersion "1" by replaying or with 410 Expired
     // (older servers); either way the informer must end up with the server's state. The 410 branch
-    // itself is covered against a scripted server in test/unit/kube/informer.test.ts.
+    // itself is covered against a scripted server in test/unit/kube/informer.test.ts and against a
+    // real 410 from kube-apiserver in informer-expired.test.ts.
     const informer = await startInformer();
     const seen = record(informer);
     await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'gone1' }, data: { a: '1' } } });
