@@ -1,0 +1,44 @@
+/** LocalStorageNode (`lsn`): one per node, the LVM pools Local Storage runs there (design §3). */
+import { storageNodeStates } from '../constants.js';
+import { arrayField, enumField, objectField, stringField, timeField, type KindDefinition } from '../schema.js';
+import { bytesField, capacityStringField, conditionsField, countField, maxNameLength, mediaClassField, messageField, nodeNameField } from './common.js';
+
+const pool = objectField('One LVM pool: the volume group of one media class on this node.', {
+  name: stringField('Pool name, e.g. loam-ssd.', { minLength: 1, maxLength: 128 }),
+  mediaClass: mediaClassField('Media class of the pool\'s disks.'),
+  vgName: stringField('LVM volume group of the pool: loam-hdd, loam-ssd or loam-nvme.', { maxLength: 128 }),
+  totalBytes: bytesField('Size of the volume group (vg_size).'),
+  freeBytes: bytesField('Unallocated space of the volume group (vg_free).'),
+  volumeCount: countField('Number of Loam logical volumes in the pool.'),
+  disks: arrayField(stringField('Name of a LocalDisk.', { maxLength: maxNameLength }), 'LocalDisks that are physical volumes of the pool.', { maxItems: 256, listType: 'set' }),
+  total: capacityStringField('totalBytes'),
+  free: capacityStringField('freeBytes'),
+}, { required: ['name', 'mediaClass'], typeName: 'StoragePool' });
+
+export const localStorageNode: KindDefinition = {
+  kind: 'LocalStorageNode',
+  plural: 'localstoragenodes',
+  singular: 'localstoragenode',
+  shortName: 'lsn',
+  description: 'LocalStorageNode reports the LVM pools of one node (one volume group per media class), as read from vgs by the node agent. '
+    + 'The scheduler extender and volume placement read free space from here. Named after the node.',
+  spec: objectField('Which node.', {
+    nodeName: nodeNameField('whose pools are reported'),
+  }, { required: ['nodeName'], typeName: 'LocalStorageNodeSpec' }),
+  status: objectField('Written by the node agent.', {
+    state: enumField(storageNodeStates, 'Ready: the node agent runs and its volume groups are active. NotReady: volumes cannot be placed here.', { typeName: 'LocalStorageNodeState' }),
+    pools: arrayField(pool, 'The node\'s pools, one per media class present.', { maxItems: 3, listType: 'map', listMapKeys: ['name'] }),
+    poolClasses: stringField('Media classes of the pools, comma-separated (e.g. "SSD,NVMe"), for printer columns.', { maxLength: 32 }),
+    free: capacityStringField('Free space of all pools together'),
+    lastHeartbeatTime: timeField('When the node agent last reported; a stale heartbeat means the agent is down.'),
+    message: messageField('Why the node is NotReady.'),
+    conditions: conditionsField('node\'s storage'),
+  }, { typeName: 'LocalStorageNodeStatus' }),
+  printerColumns: [
+    { name: 'Node', type: 'string', jsonPath: '.spec.nodeName', description: 'The node.' },
+    { name: 'State', type: 'string', jsonPath: '.status.state', description: 'Ready or NotReady.' },
+    { name: 'Pools', type: 'string', jsonPath: '.status.poolClasses', description: 'Media classes of the node\'s pools.' },
+    { name: 'Free', type: 'string', jsonPath: '.status.free', description: 'Free space of all pools together.' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+  ],
+};
