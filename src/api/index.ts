@@ -5,3 +5,4 @@ export * from './quantity.js';
 export * from './validate.js';
 export type * from './generated/types.js';
 export { allKinds } from './kinds/index.js';
+export { loamResources } from './resources.js';

@@ -3,15 +3,9 @@
  * the API server. Starts one informer per kind it reads and reports when all have synced.
  */
 import type { KubernetesObject, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import { coreResources, fieldIndex, Informer, resourceRef, type RestClient } from '../kube/index.js';
+import { loamResources } from '../api/resources.js';
+import { coreResources, fieldIndex, Informer, type RestClient } from '../kube/index.js';
 import { selectedNodeAnnotation, type ClusterView, type ReplicaView, type StorageNodeView, type VolumeView } from './view.js';
-
-const loam = (plural: string, kind: string) => resourceRef('loam.io', 'v1alpha1', plural, kind, false);
-export const loamResources = {
-  storageNodes: loam('localstoragenodes', 'LocalStorageNode'),
-  volumes: loam('localvolumes', 'LocalVolume'),
-  replicas: loam('localvolumereplicas', 'LocalVolumeReplica'),
-};
 
 type K<T> = T & KubernetesObject;
 
@@ -30,9 +24,9 @@ export class InformerView implements ClusterView {
     });
     this.classes = new Informer(rest, { resource: coreResources.storageClasses });
     this.pvs = new Informer(rest, { resource: coreResources.persistentVolumes });
-    this.volumes = new Informer(rest, { resource: loamResources.volumes });
-    this.nodes = new Informer(rest, { resource: loamResources.storageNodes, indexers: { node: fieldIndex((n: StorageNodeView) => n.spec?.nodeName ?? n.metadata?.name) } });
-    this.replicas = new Informer(rest, { resource: loamResources.replicas, indexers: { node: fieldIndex((r: ReplicaView) => r.spec?.nodeName) } });
+    this.volumes = new Informer(rest, { resource: loamResources.localVolumes });
+    this.nodes = new Informer(rest, { resource: loamResources.localStorageNodes, indexers: { node: fieldIndex((n: StorageNodeView) => n.spec?.nodeName ?? n.metadata?.name) } });
+    this.replicas = new Informer(rest, { resource: loamResources.localVolumeReplicas, indexers: { node: fieldIndex((r: ReplicaView) => r.spec?.nodeName) } });
   }
 
   private all(): Informer<KubernetesObject>[] {

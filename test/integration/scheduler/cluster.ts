@@ -1,7 +1,7 @@
 /** Objects the scheduler tests create: Loam-labelled nodes, LocalStorageNodes with pools, claims, pods. */
 import * as k8s from '@kubernetes/client-node';
 import { createKubeClients, patchStatus, type KubeClients } from '../../../src/kube/index.js';
-import { loamResources } from '../../../src/scheduler-plugin/cache-view.js';
+import { loamResources } from '../../../src/api/resources.js';
 import { createReadyNode } from '../../../tools/testenv/nodes.js';
 
 export const Gi = 2 ** 30;
@@ -29,7 +29,7 @@ export class SchedulerFixture {
       group: 'loam.io', version: 'v1alpha1', plural: 'localstoragenodes',
       body: { apiVersion: 'loam.io/v1alpha1', kind: 'LocalStorageNode', metadata: { name }, spec: { nodeName: name } },
     });
-    await patchStatus(this.clients, loamResources.storageNodes, { name }, {
+    await patchStatus(this.clients, loamResources.localStorageNodes, { name }, {
       state: 'Ready',
       pools: pools.map((p) => ({
         name: `loam-${p.mediaClass.toLowerCase()}`, mediaClass: p.mediaClass, vgName: `loam-${p.mediaClass.toLowerCase()}`,
