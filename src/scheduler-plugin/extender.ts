@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
 import { componentLogger } from '../common/logger.js';
 import { filterNodes } from './filter.js';
-import { BadRequest, readJson, replyJson } from './http.js';
+import { BadRequest, closeServer, listenOn, readJson, replyJson } from './http.js';
 import { ExtenderMetrics } from './metrics.js';
 import { Reservations } from './reservations.js';
 import { scoreNodes, type ScorePolicy } from './score.js';
@@ -58,17 +58,13 @@ export class Extender {
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 65_000;
-    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
-    const address = this.server.address() as AddressInfo;
+    const address = await listenOn(this.server, port, host);
     log.info('extender listening', { address: address.address, port: address.port, policy: this.policy });
     return address;
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   /** The request handler, exposed so benchmarks can call it without a socket. */

@@ -1,5 +1,6 @@
 /** Small helpers for the extender's and the webhook's HTTP handlers: bounded JSON bodies, JSON replies. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export class BadRequest extends Error {}
 
@@ -22,4 +23,17 @@ export function replyJson(res: ServerResponse, status: number, body: unknown): v
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** Starts `server` on host:port and resolves with the address it got (port 0: any free port). */
+export async function listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return server.address() as AddressInfo;
+}
+
+/** Closes `server`, dropping kept-alive connections so the close does not wait for clients. */
+export async function closeServer(server: Server | undefined): Promise<void> {
+  if (!server) return;
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { V1Pod } from '@kubernetes/client-node';
 import { componentLogger } from '../common/logger.js';
-import { BadRequest, readJson, replyJson } from './http.js';
+import { BadRequest, closeServer, listenOn, readJson, replyJson } from './http.js';
 import { driverName, type ClusterView } from './view.js';
 
 const log = componentLogger('scheduler-webhook');
@@ -64,17 +64,13 @@ export class PodWebhook {
 
   async listen(port = 0, host = '0.0.0.0'): Promise<AddressInfo> {
     this.server = https.createServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
-    const address = this.server.address() as AddressInfo;
+    const address = await listenOn(this.server, port, host);
     log.info('pod webhook listening', { address: address.address, port: address.port });
     return address;
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

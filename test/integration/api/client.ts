@@ -2,6 +2,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { group, plurals, version, type LoamObject } from '../../../src/api/index.js';
 import { testLabel } from '../../unit/api/objects.js';
+import { controlPlane } from '../setup.js';
 
 type Kind = LoamObject['kind'];
 type Of<K extends Kind> = Extract<LoamObject, { kind: K }>;
@@ -79,4 +80,17 @@ export async function refusal(call: Promise<unknown>): Promise<string> {
     throw err;
   }
   throw new Error('the API server accepted the object');
+}
+
+/**
+ * A LoamTestClient for the enclosing describe block, made in `before` and cleaned up after each test
+ * or after all of them; call the returned function inside tests.
+ */
+export function useLoamTestClient(cleanup: 'after' | 'afterEach' = 'after'): () => LoamTestClient {
+  let client: LoamTestClient | undefined;
+  before(() => {
+    client = new LoamTestClient(controlPlane().kubeConfig());
+  });
+  (cleanup === 'after' ? after : afterEach)(async () => client?.deleteTestObjects());
+  return () => client!;
 }

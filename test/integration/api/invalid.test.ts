@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { validateObject, type LoamObject } from '../../../src/api/index.js';
 import { validObject } from '../../unit/api/objects.js';
-import { controlPlane } from '../setup.js';
-import { LoamTestClient, refusal } from './client.js';
+import { useLoamTestClient, refusal } from './client.js';
 
 type Kind = LoamObject['kind'];
 
@@ -78,14 +77,7 @@ const cases: Case[] = [
 
 describe('api: the kube-apiserver refuses invalid objects and says what to fix', function () {
   this.timeout(60_000);
-  let client: LoamTestClient;
-
-  before(() => {
-    client = new LoamTestClient(controlPlane().kubeConfig());
-  });
-  after(async () => {
-    await client.deleteTestObjects();
-  });
+  const client = useLoamTestClient();
 
   it('has a table of at least 25 cases', () => {
     assert.ok(cases.length >= 25, `${cases.length} cases`);
@@ -96,18 +88,18 @@ describe('api: the kube-apiserver refuses invalid objects and says what to fix',
       const obj: any = validObject(`inv${i}`, c.kind);
       if (c.create) {
         c.create(obj);
-        const message = await refusal(client.create(obj));
+        const message = await refusal(client().create(obj));
         assert.match(message, c.expected);
         // The controllers' own check (ajv) refuses it as well.
         assert.notDeepEqual(validateObject(c.kind, obj), [], 'the ajv validator accepted what the API server refused');
         return;
       }
-      await client.createWithStatus(obj);
+      await client().createWithStatus(obj);
       const name = obj.metadata.name as string;
-      const message = c.update ? await refusal(client.patch(c.kind, name, c.update)) : await refusal(client.patchStatus(c.kind, name, c.status!));
+      const message = c.update ? await refusal(client().patch(c.kind, name, c.update)) : await refusal(client().patchStatus(c.kind, name, c.status!));
       assert.match(message, c.expected);
       // Nothing of the refused change was stored.
-      const stored = await client.get(c.kind, name);
+      const stored = await client().get(c.kind, name);
       assert.deepEqual(stored.spec, obj.spec);
       assert.deepEqual(stored.status, obj.status);
     });

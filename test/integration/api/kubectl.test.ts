@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { formatCapacity, localDiskName } from '../../../src/api/index.js';
 import { validObject, validObjects } from '../../unit/api/objects.js';
 import { controlPlane } from '../setup.js';
-import { labelSelector, LoamTestClient } from './client.js';
+import { labelSelector, useLoamTestClient } from './client.js';
 
 /** Splits kubectl's table output into rows of cells, cut where the header's columns start (an empty cell stays ''). */
 function table(stdout: string): string[][] {
@@ -19,14 +19,7 @@ async function kubectl(args: string[]): Promise<string> {
 
 describe('api: what kubectl shows', function () {
   this.timeout(60_000);
-  let client: LoamTestClient;
-
-  before(() => {
-    client = new LoamTestClient(controlPlane().kubeConfig());
-  });
-  after(async () => {
-    await client.deleteTestObjects();
-  });
+  const client = useLoamTestClient();
 
   it('kubectl get localdisks prints NODE, DEVICE, CLASS, CAPACITY, STATE, HEALTH, CLAIM, AGE with real values', async () => {
     const claimed = validObject('kc', 'LocalDisk');
@@ -34,8 +27,8 @@ describe('api: what kubectl shows', function () {
     free.metadata.name = localDiskName('kc-node', 'nvme-eui.0025388b91b2c3d4');
     free.spec = { nodeName: 'kc-node', devicePath: '/dev/nvme0n1', capacityBytes: 960197124096, mediaClass: 'NVMe' };
     free.status = { state: 'Available', health: 'Unknown', capacity: formatCapacity(960197124096) };
-    await client.createWithStatus(claimed);
-    await client.createWithStatus(free);
+    await client().createWithStatus(claimed);
+    await client().createWithStatus(free);
 
     const rows = table(await kubectl(['get', 'localdisks', '-l', labelSelector(), '--sort-by=.spec.devicePath']));
     assert.deepEqual(rows[0], ['NAME', 'NODE', 'DEVICE', 'CLASS', 'CAPACITY', 'STATE', 'HEALTH', 'CLAIM', 'AGE']);
@@ -50,7 +43,7 @@ describe('api: what kubectl shows', function () {
   });
 
   it('kubectl get loam lists objects of every kind', async () => {
-    for (const obj of validObjects('kcall')) await client.create(obj);
+    for (const obj of validObjects('kcall')) await client().create(obj);
     const names = (await kubectl(['get', 'loam', '-l', labelSelector(), '-o', 'name'])).trim().split('\n');
     for (const obj of validObjects('kcall')) {
       assert.ok(names.includes(`${obj.kind.toLowerCase()}.loam.io/${obj.metadata.name}`), `${obj.kind} ${obj.metadata.name} missing from ${names.join(' ')}`);
@@ -65,7 +58,7 @@ describe('api: what kubectl shows', function () {
       lv: ['NAME', 'POOL', 'CAPACITY', 'REPLICAS', 'STATE', 'NODES', 'AGE'],
       lvr: ['NAME', 'VOLUME', 'NODE', 'POOL', 'CAPACITY', 'STATE', 'SYNCED', 'AGE'],
     };
-    for (const obj of validObjects('kcs')) if (obj.kind !== 'LocalDisk') await client.createWithStatus(obj);
+    for (const obj of validObjects('kcs')) if (obj.kind !== 'LocalDisk') await client().createWithStatus(obj);
     for (const [short, header] of Object.entries(headers)) {
       const rows = table(await kubectl(['get', short, '-l', labelSelector()]));
       assert.deepEqual(rows[0], header, short);
