@@ -8,7 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${LOAM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/loam}/testenv
 
 key=$( { go version; cat "$here/build.sh"; for d in "$here"/modules/*/; do
-  echo "$d"; cat "$d/go.mod" "$d/go.sum"; cat "$d"/*.go 2>/dev/null || true; done; } | sha256sum | cut -c1-16)
+  basename "$d"; cat "$d/go.mod" "$d/go.sum"; cat "$d"/*.go 2>/dev/null || true; done; } | sha256sum | cut -c1-16)
 out="$cache_root/$key"
 bin="$out/bin"
 

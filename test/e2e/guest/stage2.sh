@@ -20,8 +20,20 @@ fail() {
 }
 
 # A fresh /run and /tmp: the host's own files there (pid files, sockets, temp folders) are not the guest's.
+# The project itself may live there (a CI checkout under /tmp): keep it visible at the same path.
+project=$($bb dirname "$($bb dirname "$($bb dirname "$($bb dirname "$0")")")")
+keep=
+case "$project" in
+  /tmp | /tmp/* | /run | /run/*)
+    keep=/.loam-project
+    mkdir -p "$keep" && mount --bind "$project" "$keep" || fail "cannot keep $project visible"
+    ;;
+esac
 mount -t tmpfs -o mode=0755 tmpfs /run || fail "cannot mount /run"
 mount -t tmpfs tmpfs /tmp || fail "cannot mount /tmp"
+if [ -n "$keep" ]; then
+  mkdir -p "$project" && mount --bind "$keep" "$project" || fail "cannot mount $project back"
+fi
 # /var/lock is /run/lock: LVM and drbdmeta take their locks there.
 mkdir -p /run/lock /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts

@@ -4,7 +4,7 @@
  * each reply carries the exit code and base64 of stdout and stderr, so any bytes survive the trip.
  */
 import net from 'node:net';
-import { waitFor } from '../../../tools/testenv/wait.js';
+import { StopWaiting, waitFor } from '../../../tools/testenv/wait.js';
 
 export interface RunOptions {
   /** Extra environment for the command (on top of the guest's PATH and DM_DISABLE_UDEV=1). */
@@ -62,7 +62,7 @@ export class GuestAgent {
   static async connect(socketPath: string, name: string, timeoutMs: number, alive: () => boolean): Promise<GuestAgent> {
     let socket: net.Socket | undefined;
     await waitFor(`the agent socket of VM ${name}`, async () => {
-      if (!alive()) throw new Error(`QEMU of VM ${name} exited during boot`);
+      if (!alive()) throw new StopWaiting(`QEMU of VM ${name} exited during boot`);
       socket = await new Promise<net.Socket | undefined>((resolve) => {
         const s = net.connect(socketPath);
         s.once('connect', () => resolve(s));
@@ -73,8 +73,8 @@ export class GuestAgent {
     const agent = new GuestAgent(socket!, name);
     let id = 0;
     await waitFor(`the agent of VM ${name} to answer`, () => {
-      if (!alive()) throw new Error(`QEMU of VM ${name} exited during boot`);
-      if (agent.closedError) throw agent.closedError;
+      if (!alive()) throw new StopWaiting(`QEMU of VM ${name} exited during boot`);
+      if (agent.closedError) throw new StopWaiting(agent.closedError.message);
       if ([...agent.pongs].length > 0) return true;
       id += 1;
       agent.socket.write(`PING ${id}\n`);

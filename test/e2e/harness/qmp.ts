@@ -4,7 +4,7 @@
  * so a caller can wait for one (DEVICE_DELETED after an unplug, say).
  */
 import net from 'node:net';
-import { waitFor } from '../../../tools/testenv/wait.js';
+import { StopWaiting, waitFor } from '../../../tools/testenv/wait.js';
 
 export interface QmpEvent {
   event: string;
@@ -36,7 +36,7 @@ export class QmpClient {
   static async connect(socketPath: string, name: string, alive: () => boolean): Promise<QmpClient> {
     let socket: net.Socket | undefined;
     await waitFor(`the QMP socket of VM ${name}`, async () => {
-      if (!alive()) throw new Error(`QEMU of VM ${name} exited at start`);
+      if (!alive()) throw new StopWaiting(`QEMU of VM ${name} exited at start`);
       socket = await new Promise<net.Socket | undefined>((resolve) => {
         const s = net.connect(socketPath);
         s.once('connect', () => resolve(s));
@@ -65,7 +65,7 @@ export class QmpClient {
     await waitFor(`QMP event ${name} from VM ${this.name}`, () => {
       const i = this.events.findIndex((e) => e.event === name && match(e));
       if (i < 0) {
-        if (this.closedError) throw this.closedError;
+        if (this.closedError) throw new StopWaiting(this.closedError.message);
         return false;
       }
       found = this.events.splice(i, 1)[0];
