@@ -1,0 +1,72 @@
+#!/usr/bin/env -S node --lite-mode --max-semi-space-size=1
+/**
+ * loam-node: the node agent of Loam (Local Disk Manager discovery). Wiring only.
+ *
+ *   loam-node --node-name N [--kubeconfig K] [--include-loop] [--resync-seconds 60]
+ *             [--smart-interval-seconds 3600] [--heartbeat-seconds 30] [--log-level info]
+ * Every flag has an environment equivalent: LOAM_NODE_NAME, LOAM_KUBECONFIG, LOAM_INCLUDE_LOOP, ...
+ *
+ * The V8 flags in the first line keep a long-running agent small (docs/ldm.md, "Memory"): lite mode
+ * (no optimising compiler, feedback allocated lazily) and a 1 MiB young generation.
+ */
+import { parseArgs } from 'node:util';
+import { componentLogger, setLogLevel } from '../common/logger.js';
+import { createKubeClients, loadKubeConfig } from '../kube/index.js';
+import { DiskNodeAgent } from '../ldm/node-agent.js';
+
+const env = (name: string): string | undefined => process.env[`LOAM_${name.toUpperCase().replace(/-/g, '_')}`];
+const log = componentLogger('loam-node');
+
+function seconds(values: Record<string, string | boolean | undefined>, flag: string, allowZero = false): number {
+  const raw = String(values[flag]);
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new Error(`--${flag} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, got "${raw}"`);
+  return n * 1000;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'node-name': { type: 'string', default: env('node-name') },
+      kubeconfig: { type: 'string', default: env('kubeconfig') },
+      'include-loop': { type: 'boolean', default: env('include-loop') === 'true' },
+      'resync-seconds': { type: 'string', default: env('resync-seconds') ?? '60' },
+      'smart-interval-seconds': { type: 'string', default: env('smart-interval-seconds') ?? '3600' },
+      'heartbeat-seconds': { type: 'string', default: env('heartbeat-seconds') ?? '30' },
+      'log-level': { type: 'string', default: env('log-level') ?? 'info' },
+    },
+  });
+  setLogLevel(values['log-level']!);
+  const nodeName = values['node-name'];
+  if (!nodeName) throw new Error('--node-name (or LOAM_NODE_NAME) is required: the name of the Kubernetes Node this agent runs on');
+  const agent = new DiskNodeAgent({
+    clients: createKubeClients(loadKubeConfig({ kubeconfigPath: values.kubeconfig })),
+    nodeName,
+    includeLoop: values['include-loop']!,
+    resyncMs: seconds(values, 'resync-seconds'),
+    smartIntervalMs: seconds(values, 'smart-interval-seconds', true),
+    heartbeatMs: seconds(values, 'heartbeat-seconds'),
+  });
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    agent.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('unclean shutdown', { error: (err as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  await agent.start();
+  log.info('loam-node running', { node: nodeName });
+}
+
+main().catch((err: unknown) => {
+  log.error('loam-node failed', { error: (err as Error).message, cause: ((err as Error).cause as Error | undefined)?.message });
+  process.exit(1);
+});
