@@ -146,7 +146,7 @@ export interface Condition {
 export interface LocalDiskStatus {
   /** Available: empty, not reserved, not claimed. Claimed: bound to a LocalDiskClaim. InUse: a physical volume of a Loam pool. Unavailable: holds data or is reserved (reason says which). Offline: gone from its node; the object stays and returns to its previous state when the disk comes back. */
   state?: LocalDiskState;
-  /** Why the disk is Unavailable or Offline, e.g. Partitioned, HasFilesystem, HasLVM, HasRAID, HasHolders, Mounted, Reserved, NotPresent. */
+  /** Why the disk is Unavailable or Offline, in words, e.g. "holds a filesystem (ext4)", "has a partition table (gpt)", "is mounted at /data", "is reserved by an administrator", "is not present on its node". The Safe condition carries the same finding as a short code (HasFilesystem, Partitioned, ...). */
   reason?: string;
   /** Healthy, Warning (SMART attributes near their thresholds or media errors), Failing (SMART says the disk is failing) or Unknown (no SMART). */
   health?: DiskHealth;
