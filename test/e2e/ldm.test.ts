@@ -41,7 +41,9 @@ describe('e2e: loam-node in a VM publishes hot-plugged disks', function () {
   });
 
   it('creates a LocalDisk for a hot-plugged disk and marks it Offline when it is unplugged', async function () {
-    const before = await disks();
+    // Right after start the API server may still answer 429 "storage is (re)initializing" for a CRD.
+    let before: LocalDisk[] = [];
+    await waitFor('the LocalDisk list to be served', async () => { before = await disks(); return true; }, 30_000, 500);
     await vm.plugDisk({ id: 'hot0', sizeBytes: 256 * MiB });
     const dev = await waitForValue('the guest to see the disk', () => vm.deviceWithSerial('hot0'), 60_000);
     let disk: LocalDisk | undefined;
