@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { StopWaiting, waitFor } from '../../../tools/testenv/wait.js';
+import { connectQemuSocket } from './socket.js';
 
 export interface RunOptions {
   /** Extra environment for the command (on top of the guest's PATH and DM_DISABLE_UDEV=1). */
@@ -60,17 +61,8 @@ export class GuestAgent {
    * guest opened and closed again is lost.
    */
   static async connect(socketPath: string, name: string, timeoutMs: number, alive: () => boolean): Promise<GuestAgent> {
-    let socket: net.Socket | undefined;
-    await waitFor(`the agent socket of VM ${name}`, async () => {
-      if (!alive()) throw new StopWaiting(`QEMU of VM ${name} exited during boot`);
-      socket = await new Promise<net.Socket | undefined>((resolve) => {
-        const s = net.connect(socketPath);
-        s.once('connect', () => resolve(s));
-        s.once('error', () => resolve(undefined));
-      });
-      return socket !== undefined;
-    }, Math.min(timeoutMs, 30_000), 50);
-    const agent = new GuestAgent(socket!, name);
+    const socket = await connectQemuSocket(socketPath, `the agent socket of VM ${name}`, alive, Math.min(timeoutMs, 30_000));
+    const agent = new GuestAgent(socket, name);
     let id = 0;
     await waitFor(`the agent of VM ${name} to answer`, () => {
       if (!alive()) throw new StopWaiting(`QEMU of VM ${name} exited during boot`);

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { StopWaiting, waitFor } from '../../../tools/testenv/wait.js';
+import { connectQemuSocket } from './socket.js';
 
 export interface QmpEvent {
   event: string;
@@ -34,17 +35,8 @@ export class QmpClient {
 
   /** Connects (retrying while QEMU creates the socket) and leaves capability negotiation mode. */
   static async connect(socketPath: string, name: string, alive: () => boolean): Promise<QmpClient> {
-    let socket: net.Socket | undefined;
-    await waitFor(`the QMP socket of VM ${name}`, async () => {
-      if (!alive()) throw new StopWaiting(`QEMU of VM ${name} exited at start`);
-      socket = await new Promise<net.Socket | undefined>((resolve) => {
-        const s = net.connect(socketPath);
-        s.once('connect', () => resolve(s));
-        s.once('error', () => resolve(undefined));
-      });
-      return socket !== undefined;
-    }, 30_000, 50);
-    const client = new QmpClient(socket!, name);
+    const socket = await connectQemuSocket(socketPath, `the QMP socket of VM ${name}`, alive, 30_000);
+    const client = new QmpClient(socket, name);
     await client.execute('qmp_capabilities');
     return client;
   }
