@@ -3,6 +3,7 @@
  * formatted, mounted, written and read back, as Loam's node agent will do.
  */
 import assert from 'node:assert/strict';
+import { repoRoot } from './harness/initramfs.js';
 import { Vm } from './harness/vm.js';
 
 const GiB = 1024 ** 3;
@@ -72,4 +73,19 @@ describe('e2e: a VM with a device-mapper kernel', function () {
     const used = Number(/pool\s+twi-aotz--\s+([\d.]+)/.exec(out)?.[1]);
     assert.ok(used > 0 && used < 100, `the pool has data but is not full (${used}%)`);
   });
+
+  it("Loam's LVM door makes tagged LVs, grows them, removes them, and never changes an LV it did not make", async function () {
+    const out = JSON.parse(await vm.runOk(`cd ${repoRoot} && node --import tsx test/e2e/guest/lvm-door.ts loam-ssd`)) as Record<string, unknown>;
+    const MiB = 1024 ** 2;
+    assert.deepEqual(out.created, { name: 'pvc-door', vgName: 'loam-ssd', sizeBytes: 12 * MiB, tags: ['loam.io'], active: true, path: '/dev/loam-ssd/pvc-door' }, '10 MiB rounded up to 4 MiB extents, tagged and active');
+    assert.match(String(out.again), /lvm lvcreate failed: .*already exists/, 'a second lvcreate of the same name fails with LVM\'s line');
+    assert.equal((out.grown as { sizeBytes: number }).sizeBytes, 20 * MiB);
+    assert.equal((out.notShrunk as { sizeBytes: number }).sizeBytes, 20 * MiB, 'a smaller size never shrinks');
+    assert.match(String(out.removeTheirs), /refusing to remove loam-ssd\/theirs: it has no loam.io tag/);
+    assert.match(String(out.extendTheirs), /refusing to extend loam-ssd\/theirs/);
+    assert.equal((out.theirsAfter as { sizeBytes: number }).sizeBytes, 8 * MiB, 'the foreign LV is untouched');
+    assert.deepEqual([out.removed, out.removedAgain, out.gone], [true, false, true]);
+    assert.match(String(out.noRoom), /insufficient free space/, 'LVM\'s own reason reaches the caller');
+  });
 });
+

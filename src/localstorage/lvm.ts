@@ -1,0 +1,244 @@
+/**
+ * The one door to LVM: every LVM command Loam runs goes through this module. Commands are the
+ * `lvm` binary with an argument array (never a shell string), `LC_ALL=C` so messages are stable,
+ * reports as JSON in bytes, and failures as `LvmError` carrying the exit code and LVM's own line.
+ * Aborting the signal kills the child.
+ */
+import { execa } from 'execa';
+import type { MediaClass } from '../api/index.js';
+import { componentLogger, type Logger } from '../common/logger.js';
+
+/** Every VG and LV Loam makes carries this tag; Loam never changes an LV without it. */
+export const loamTag = 'loam.io';
+
+const vgOfClass: Record<MediaClass, string> = { HDD: 'loam-hdd', SSD: 'loam-ssd', NVMe: 'loam-nvme' };
+
+export function vgNameOfClass(mediaClass: MediaClass): string {
+  return vgOfClass[mediaClass];
+}
+
+export function classOfVgName(vgName: string): MediaClass | undefined {
+  return (Object.keys(vgOfClass) as MediaClass[]).find((c) => vgOfClass[c] === vgName);
+}
+
+export interface LvmCallOptions {
+  signal?: AbortSignal;
+  /** Default 120 s: an LVM command waiting on a lock should not hang a reconcile forever. */
+  timeoutMs?: number;
+}
+
+export interface PvReport { pvName: string; vgName: string; sizeBytes: number; freeBytes: number; uuid: string }
+export interface VgReport { name: string; sizeBytes: number; freeBytes: number; extentBytes: number; pvCount: number; lvCount: number; tags: string[] }
+export interface LvReport { name: string; vgName: string; sizeBytes: number; tags: string[]; active: boolean; path: string }
+
+// LVM's words for "that object does not exist" (its exit code is the generic 5).
+const notFoundPatterns = [
+  /Volume group "[^"]*" not found/,
+  /Failed to find logical volume/,
+  /Failed to find physical volume/,
+  /Cannot access VG .* not found/,
+  /No such file or directory/,
+  /not found or rejected by a filter/,
+];
+
+export class LvmError extends Error {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly exitCode?: number;
+  readonly stderr: string;
+  /** The line of stderr that says what went wrong, for status messages and events. */
+  readonly line: string;
+  readonly notFound: boolean;
+
+  constructor(args: readonly string[], exitCode: number | undefined, stderr: string, line?: string) {
+    const described = line ?? significantLine(stderr) ?? `exit code ${exitCode ?? 'unknown'}`;
+    super(`lvm ${args[0]} failed: ${described}`);
+    this.name = 'LvmError';
+    this.command = args[0] ?? '';
+    this.args = args;
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+    this.line = described;
+    this.notFound = notFoundPatterns.some((p) => p.test(stderr));
+  }
+}
+
+/**
+ * The first line of LVM's stderr that is an error rather than a warning about the environment
+ * (locking directories, udev, devices files); falls back to the first non-empty line.
+ */
+export function significantLine(stderr: string): string | undefined {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const noise = /^(WARNING|File descriptor .* leaked|Udev is running|.*udev.*not running)/i;
+  return lines.find((l) => !noise.test(l)) ?? lines[0];
+}
+
+type ReportRow = Record<string, string>;
+
+/** Rows of one section (`pv`, `vg`, `lv`) of an LVM JSON report. */
+export function parseReport(stdout: string, section: 'pv' | 'vg' | 'lv'): ReportRow[] {
+  if (stdout.trim() === '') return [];
+  const parsed = JSON.parse(stdout) as { report?: Array<Record<string, ReportRow[] | undefined>> };
+  return (parsed.report ?? []).flatMap((r) => r[section] ?? []);
+}
+
+function bytes(row: ReportRow, key: string): number {
+  const n = Number(row[key] ?? '0');
+  if (!Number.isFinite(n)) throw new Error(`lvm report field ${key} is not a number: "${row[key]}"`);
+  return n;
+}
+
+function tags(raw: string | undefined): string[] {
+  return (raw ?? '').split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+}
+
+export function toPv(row: ReportRow): PvReport {
+  return { pvName: row.pv_name ?? '', vgName: row.vg_name ?? '', sizeBytes: bytes(row, 'pv_size'), freeBytes: bytes(row, 'pv_free'), uuid: row.pv_uuid ?? '' };
+}
+
+export function toVg(row: ReportRow): VgReport {
+  return {
+    name: row.vg_name ?? '',
+    sizeBytes: bytes(row, 'vg_size'),
+    freeBytes: bytes(row, 'vg_free'),
+    extentBytes: bytes(row, 'vg_extent_size'),
+    pvCount: bytes(row, 'pv_count'),
+    lvCount: bytes(row, 'lv_count'),
+    tags: tags(row.vg_tags),
+  };
+}
+
+export function toLv(row: ReportRow): LvReport {
+  const vgName = row.vg_name ?? '';
+  const name = row.lv_name ?? '';
+  return {
+    name,
+    vgName,
+    sizeBytes: bytes(row, 'lv_size'),
+    tags: tags(row.lv_tags),
+    active: (row.lv_active ?? '') === 'active',
+    path: row.lv_path || `/dev/${vgName}/${name}`,
+  };
+}
+
+const reportArgs = ['--reportformat', 'json', '--units', 'b', '--nosuffix'];
+
+export interface LvmOptions {
+  logger?: Logger;
+  /** Merged over process.env (e.g. DM_DISABLE_UDEV=1 where no udevd runs); LC_ALL=C always wins. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export class Lvm {
+  private readonly log: Logger;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(opts: LvmOptions = {}) {
+    this.log = opts.logger ?? componentLogger('lvm');
+    // LVM warns about every inherited descriptor (node's IPC pipes); the warning is noise in each error.
+    this.env = { ...opts.env, LVM_SUPPRESS_FD_WARNINGS: '1', LC_ALL: 'C' };
+  }
+
+  /** Runs `lvm <args>`; resolves with stdout, rejects with LvmError. */
+  private async run(args: string[], o: LvmCallOptions = {}): Promise<string> {
+    const started = performance.now();
+    const result = await execa('lvm', args, {
+      reject: false,
+      env: this.env,
+      timeout: o.timeoutMs ?? 120_000,
+      cancelSignal: o.signal,
+      stdin: 'ignore',
+    });
+    const ms = Math.round(performance.now() - started);
+    if (result.isCanceled) throw new LvmError(args, result.exitCode, String(result.stderr ?? ''), 'cancelled');
+    if (result.timedOut) throw new LvmError(args, result.exitCode, String(result.stderr ?? ''), `timed out after ${o.timeoutMs ?? 120_000} ms`);
+    if (result.failed) {
+      const stderr = String(result.stderr ?? '') || (result.exitCode === undefined ? String(result.message ?? '') : '');
+      const err = new LvmError(args, result.exitCode, stderr);
+      this.log.debug('lvm command failed', { args, exitCode: result.exitCode, ms, line: err.line });
+      throw err;
+    }
+    this.log.debug('lvm command', { args: args.slice(0, 1), ms });
+    return String(result.stdout ?? '');
+  }
+
+  async pvs(o?: LvmCallOptions): Promise<PvReport[]> {
+    const out = await this.run(['pvs', ...reportArgs, '-o', 'pv_name,vg_name,pv_size,pv_free,pv_uuid'], o);
+    return parseReport(out, 'pv').map(toPv);
+  }
+
+  async vgs(o?: LvmCallOptions): Promise<VgReport[]> {
+    const out = await this.run(['vgs', ...reportArgs, '-o', 'vg_name,vg_size,vg_free,vg_extent_size,pv_count,lv_count,vg_tags'], o);
+    return parseReport(out, 'vg').map(toVg);
+  }
+
+  async lvs(vgName?: string, o?: LvmCallOptions): Promise<LvReport[]> {
+    try {
+      const out = await this.run(['lvs', ...reportArgs, '-o', 'lv_name,vg_name,lv_size,lv_tags,lv_active,lv_path', ...(vgName ? [vgName] : [])], o);
+      return parseReport(out, 'lv').map(toLv);
+    } catch (err) {
+      if (vgName && err instanceof LvmError && err.notFound) return [];
+      throw err;
+    }
+  }
+
+  async findLv(vgName: string, lvName: string, o?: LvmCallOptions): Promise<LvReport | undefined> {
+    return (await this.lvs(vgName, o)).find((lv) => lv.name === lvName);
+  }
+
+  async pvcreate(device: string, o?: LvmCallOptions): Promise<void> {
+    // No --force: pvcreate then refuses a device that holds a signature it does not know to be empty.
+    await this.run(['pvcreate', '--yes', device], o);
+  }
+
+  async vgcreate(vgName: string, devices: string[], o?: LvmCallOptions): Promise<void> {
+    await this.run(['vgcreate', '--yes', '--addtag', loamTag, vgName, ...devices], o);
+  }
+
+  async vgextend(vgName: string, devices: string[], o?: LvmCallOptions): Promise<void> {
+    await this.run(['vgextend', '--yes', vgName, ...devices], o);
+  }
+
+  async activateVg(vgName: string, o?: LvmCallOptions): Promise<void> {
+    await this.run(['vgchange', '--activate', 'y', vgName], o);
+  }
+
+  async lvcreate(spec: { vgName: string; lvName: string; sizeBytes: number }, o?: LvmCallOptions): Promise<LvReport> {
+    // Wiping signatures and zeroing the start means a new LV never shows a former tenant's
+    // filesystem, so NodeStage's "format only when empty" cannot mount someone else's data.
+    await this.run(['lvcreate', '--yes', '--wipesignatures', 'y', '--zero', 'y', '--addtag', loamTag,
+      '--name', spec.lvName, '--size', `${spec.sizeBytes}b`, spec.vgName], o);
+    return this.mustFind(spec.vgName, spec.lvName, 'lvcreate', o);
+  }
+
+  /** Grows a Loam LV to at least sizeBytes; an LV already that big is left as it is. */
+  async lvextend(spec: { vgName: string; lvName: string; sizeBytes: number }, o?: LvmCallOptions): Promise<LvReport> {
+    const lv = await this.taggedLv(spec.vgName, spec.lvName, 'lvextend', o);
+    if (!lv) throw new LvmError(['lvextend'], undefined, '', `logical volume ${spec.vgName}/${spec.lvName} not found`);
+    if (lv.sizeBytes >= spec.sizeBytes) return lv;
+    await this.run(['lvextend', '--size', `${spec.sizeBytes}b`, `${spec.vgName}/${spec.lvName}`], o);
+    return this.mustFind(spec.vgName, spec.lvName, 'lvextend', o);
+  }
+
+  /** Removes a Loam LV; false when it did not exist. */
+  async lvremove(vgName: string, lvName: string, o?: LvmCallOptions): Promise<boolean> {
+    const lv = await this.taggedLv(vgName, lvName, 'lvremove', o);
+    if (!lv) return false;
+    await this.run(['lvremove', '--yes', `${vgName}/${lvName}`], o);
+    return true;
+  }
+
+  private async taggedLv(vgName: string, lvName: string, op: string, o?: LvmCallOptions): Promise<LvReport | undefined> {
+    const lv = await this.findLv(vgName, lvName, o);
+    if (lv && !lv.tags.includes(loamTag)) {
+      throw new LvmError([op], undefined, '', `refusing to ${op.slice(2)} ${vgName}/${lvName}: it has no ${loamTag} tag, so Loam did not create it`);
+    }
+    return lv;
+  }
+
+  private async mustFind(vgName: string, lvName: string, op: string, o?: LvmCallOptions): Promise<LvReport> {
+    const lv = await this.findLv(vgName, lvName, o);
+    if (!lv) throw new LvmError([op], undefined, '', `${op} succeeded but ${vgName}/${lvName} is not listed by lvs`);
+    return lv;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Runs inside a guest (`node --import tsx test/e2e/guest/lvm-door.ts <vg>`): drives Loam's LVM door
+ * (src/localstorage/lvm.ts) on real device-mapper and prints what it saw as one JSON object, for
+ * test/e2e/storage.test.ts to check. An LV not made by Loam is created with the lvm tool itself.
+ */
+import { execa } from 'execa';
+import { Lvm } from '../../../src/localstorage/lvm.js';
+
+const MiB = 1024 ** 2;
+const vgName = process.argv[2]!;
+const lvm = new Lvm();
+const outcome = async (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (err: Error) => err.message);
+
+const created = await lvm.lvcreate({ vgName, lvName: 'pvc-door', sizeBytes: 10 * MiB });
+const again = await outcome(lvm.lvcreate({ vgName, lvName: 'pvc-door', sizeBytes: 10 * MiB }));
+const grown = await lvm.lvextend({ vgName, lvName: 'pvc-door', sizeBytes: 20 * MiB });
+const notShrunk = await lvm.lvextend({ vgName, lvName: 'pvc-door', sizeBytes: 4 * MiB });
+await execa('lvm', ['lvcreate', '--yes', '--name', 'theirs', '--size', '8m', vgName], { env: { LC_ALL: 'C' } });
+const removeTheirs = await outcome(lvm.lvremove(vgName, 'theirs'));
+const extendTheirs = await outcome(lvm.lvextend({ vgName, lvName: 'theirs', sizeBytes: 16 * MiB }));
+const theirsAfter = await lvm.findLv(vgName, 'theirs');
+const removed = await lvm.lvremove(vgName, 'pvc-door');
+const removedAgain = await lvm.lvremove(vgName, 'pvc-door');
+const gone = (await lvm.findLv(vgName, 'pvc-door')) === undefined;
+const noRoom = await outcome(lvm.lvcreate({ vgName, lvName: 'pvc-huge', sizeBytes: 1024 ** 4 }));
+process.stdout.write(JSON.stringify({ created, again, grown, notShrunk, removeTheirs, extendTheirs, theirsAfter, removed, removedAgain, gone, noRoom }) + '\n');
