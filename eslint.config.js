@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'native/build/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'native/build/**', 'coverage/**', 'src/csi/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

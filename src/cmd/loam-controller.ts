@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * loam-controller: the cluster-wide controllers of Loam (today the LocalDiskClaim binder). Wiring only.
+ * loam-controller: the cluster-wide controllers of Loam: the LocalDiskClaim binder and the
+ * VolumePlacer (LocalVolume placement, status, deletion, node deletion policy). Wiring only.
  *
  *   loam-controller [--kubeconfig K] [--leader-elect true|false] [--lease-namespace loam-system]
  *                   [--lease-name loam-controller] [--identity ID] [--workers 2] [--log-level info]
+ *                   [--node-grace-seconds 600]
  * Every flag has an environment equivalent: LOAM_KUBECONFIG, LOAM_LEADER_ELECT, LOAM_LEASE_NAMESPACE, ...
  * Logs are JSON on stderr. SIGTERM/SIGINT stop the work, release the Lease and exit 0.
  */
@@ -13,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { componentLogger, setLogLevel } from '../common/logger.js';
 import { coreResources, createKubeClients, isAlreadyExists, isNotFound, LeaderElector, loadKubeConfig, resourcePath, type KubeClients } from '../kube/index.js';
 import { ClaimBinder } from '../ldm/claim-binder.js';
+import { VolumePlacer } from '../localstorage/volume-placer.js';
 
 const env = (name: string): string | undefined => process.env[`LOAM_${name.toUpperCase().replace(/-/g, '_')}`];
 const { values } = parseArgs({
@@ -24,6 +27,8 @@ const { values } = parseArgs({
     identity: { type: 'string', default: env('identity') ?? `${os.hostname()}-${randomBytes(3).toString('hex')}` },
     workers: { type: 'string', default: env('workers') ?? '2' },
     'log-level': { type: 'string', default: env('log-level') ?? 'info' },
+    // How long a Node must be gone, and its agents silent, before its Loam objects are deleted.
+    'node-grace-seconds': { type: 'string', default: env('node-grace-seconds') ?? '600' },
   },
 });
 setLogLevel(values['log-level']!);
@@ -52,22 +57,38 @@ async function ensureNamespace(clients: KubeClients, name: string): Promise<void
   }
 }
 
+/** The controllers of one leadership term, started and stopped together. */
+class Controllers {
+  constructor(private readonly parts: Array<ClaimBinder | VolumePlacer>) {}
+  async start(signal: AbortSignal): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.start(signal)));
+  }
+  async stop(opts: { abort?: boolean } = {}): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.stop(opts)));
+  }
+}
+
 async function main(): Promise<void> {
   const leaderElect = flagBoolean(values['leader-elect']!, 'leader-elect');
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a positive integer, got "${values.workers}"`);
+  const nodeGraceSeconds = Number(values['node-grace-seconds']);
+  if (!Number.isFinite(nodeGraceSeconds) || nodeGraceSeconds <= 0) throw new Error(`--node-grace-seconds must be a positive number, got "${values['node-grace-seconds']}"`);
   const clients = createKubeClients(loadKubeConfig({ kubeconfigPath: values.kubeconfig }));
   const identity = values.identity!;
-  const newBinder = (): ClaimBinder => new ClaimBinder({ clients, identity, workers });
+  const newControllers = (): Controllers => new Controllers([
+    new ClaimBinder({ clients, identity, workers }),
+    new VolumePlacer({ clients, identity, workers, nodeGraceMs: nodeGraceSeconds * 1000 }),
+  ]);
   const stop = new AbortController();
   let done: Promise<void> = Promise.resolve();
-  let binderStopped: Promise<void> = Promise.resolve();
+  let controllersStopped: Promise<void> = Promise.resolve();
   // Handlers first, so a signal during start-up also ends cleanly.
   const shutdown = async (signal: string): Promise<void> => {
     log.info('shutting down', { signal });
     stop.abort();
     await done;
-    await binderStopped;
+    await controllersStopped;
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
@@ -79,19 +100,19 @@ async function main(): Promise<void> {
       namespace: values['lease-namespace']!,
       name: values['lease-name']!,
       identity,
-      // A Controller cannot be restarted: every term of leadership gets its own binder.
+      // A Controller cannot be restarted: every term of leadership gets its own controllers.
       onStartedLeading: async (signal) => {
-        const binder = newBinder();
-        signal.addEventListener('abort', () => { binderStopped = binder.stop({ abort: true }); }, { once: true });
-        if (!signal.aborted) await binder.start(signal);
+        const controllers = newControllers();
+        signal.addEventListener('abort', () => { controllersStopped = controllers.stop({ abort: true }); }, { once: true });
+        if (!signal.aborted) await controllers.start(signal);
       },
-      onStoppedLeading: () => log.info('stopped leading; the claim binder is stopped'),
+      onStoppedLeading: () => log.info('stopped leading; the claim binder and the volume placer are stopped'),
     });
     done = elector.run(stop.signal);
   } else {
-    const binder = newBinder();
-    binderStopped = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => void binder.stop().then(resolve), { once: true }));
-    await binder.start(stop.signal);
+    const controllers = newControllers();
+    controllersStopped = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => void controllers.stop().then(resolve), { once: true }));
+    await controllers.start(stop.signal);
   }
   log.info('loam-controller running', { identity, leaderElect, leaseNamespace: leaderElect ? values['lease-namespace'] : undefined });
 }

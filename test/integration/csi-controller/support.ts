@@ -1,0 +1,71 @@
+/**
+ * A real gRPC client of the driver's socket, made from the driver's own csi.proto (as a sidecar
+ * would be), and the parts of a CreateVolume request the tests vary.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { CreateVolumeRequest } from '../../../src/csi/generated/csi/v1/CreateVolumeRequest.js';
+import { csiGrpcObject } from '../../../src/csi/server.js';
+
+export const Gi = 2 ** 30;
+
+export type Service = 'Identity' | 'Controller' | 'Node';
+
+/** One client per service on the socket; `call` sends a unary request with a deadline. */
+export class CsiTestClient {
+  private readonly clients: Record<Service, grpc.Client>;
+
+  constructor(readonly socketPath: string) {
+    const v1 = csiGrpcObject().csi.v1;
+    const address = `unix:${socketPath}`;
+    const insecure = grpc.credentials.createInsecure();
+    this.clients = { Identity: new v1.Identity(address, insecure), Controller: new v1.Controller(address, insecure), Node: new v1.Node(address, insecure) };
+  }
+
+  call<Res = Record<string, unknown>>(service: Service, method: string, request: object, timeoutMs = 20_000): Promise<Res> {
+    const client = this.clients[service] as unknown as Record<string, (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => void>;
+    return new Promise((resolve, reject) => {
+      client[method]!.call(client, request, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  }
+
+  /** Sends bytes that are not a valid message of the method, as a broken client might. */
+  raw(path: string, bytes: Buffer): Promise<unknown> {
+    const client = this.clients.Controller;
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  }
+
+  close(): void {
+    for (const c of Object.values(this.clients)) c.close();
+  }
+}
+
+/** Asserts a rejected call's gRPC status code and message. */
+export function grpcError(code: grpc.status, pattern: RegExp): (err: unknown) => boolean {
+  return (err: unknown) => {
+    const e = err as grpc.ServiceError;
+    if (e.code !== code) throw new Error(`expected ${grpc.status[code]}, got ${grpc.status[e.code]}: ${e.details}`, { cause: err });
+    if (!pattern.test(e.details)) throw new Error(`expected a message matching ${pattern}, got "${e.details}"`);
+    return true;
+  };
+}
+
+export function createRequest(name: string, overrides: Partial<CreateVolumeRequest> = {}): CreateVolumeRequest {
+  return {
+    name,
+    capacity_range: { required_bytes: Gi },
+    volume_capabilities: [{ mount: { fs_type: 'ext4' }, access_mode: { mode: 'SINGLE_NODE_WRITER' } }],
+    parameters: { poolClass: 'SSD', 'csi.storage.k8s.io/pvc/namespace': 'apps', 'csi.storage.k8s.io/pvc/name': 'data' },
+    ...overrides,
+  };
+}
+
+/** A temp dir for sockets (short: unix socket paths are limited to 107 bytes). */
+export async function socketDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'loam-csi-'));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
