@@ -5,7 +5,9 @@
  *
  *   loam-controller [--kubeconfig K] [--leader-elect true|false] [--lease-namespace loam-system]
  *                   [--lease-name loam-controller] [--identity ID] [--workers 2] [--log-level info]
- *                   [--node-grace-seconds 600]
+ *                   [--node-grace-seconds 600] [--csi-endpoint unix:///csi/csi.sock]
+ * The CSI Controller service (lvm.loam.io) is served on --csi-endpoint by every replica, leader or
+ * not: it only writes LocalVolumes, and its sidecars elect their own leader.
  * Every flag has an environment equivalent: LOAM_KUBECONFIG, LOAM_LEADER_ELECT, LOAM_LEASE_NAMESPACE, ...
  * Logs are JSON on stderr. SIGTERM/SIGINT stop the work, release the Lease and exit 0.
  */
@@ -16,6 +18,8 @@ import { componentLogger, setLogLevel } from '../common/logger.js';
 import { coreResources, createKubeClients, isAlreadyExists, isNotFound, LeaderElector, loadKubeConfig, resourcePath, type KubeClients } from '../kube/index.js';
 import { ClaimBinder } from '../ldm/claim-binder.js';
 import { VolumePlacer } from '../localstorage/volume-placer.js';
+import { createControllerService } from '../csi/controller-service.js';
+import { serveCsiEndpoint, type RunningCsiEndpoint } from '../csi/endpoint.js';
 
 const env = (name: string): string | undefined => process.env[`LOAM_${name.toUpperCase().replace(/-/g, '_')}`];
 const { values } = parseArgs({
@@ -29,6 +33,8 @@ const { values } = parseArgs({
     'log-level': { type: 'string', default: env('log-level') ?? 'info' },
     // How long a Node must be gone, and its agents silent, before its Loam objects are deleted.
     'node-grace-seconds': { type: 'string', default: env('node-grace-seconds') ?? '600' },
+    // Unix socket of the CSI Controller service; empty: not served.
+    'csi-endpoint': { type: 'string', default: env('csi-endpoint') ?? '' },
   },
 });
 setLogLevel(values['log-level']!);
@@ -83,16 +89,25 @@ async function main(): Promise<void> {
   const stop = new AbortController();
   let done: Promise<void> = Promise.resolve();
   let controllersStopped: Promise<void> = Promise.resolve();
+  let csi: RunningCsiEndpoint | undefined;
   // Handlers first, so a signal during start-up also ends cleanly.
   const shutdown = async (signal: string): Promise<void> => {
     log.info('shutting down', { signal });
     stop.abort();
     await done;
     await controllersStopped;
+    await csi?.stop();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // `on`, not `once`: execa re-sends a signal that arrives while a child runs, and a second
+  // delivery must not find the default handler (which would end the process mid-shutdown).
+  let shuttingDown = false;
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => { if (!shuttingDown) { shuttingDown = true; void shutdown(sig); } });
+
+  if (values['csi-endpoint']) {
+    csi = await serveCsiEndpoint({ endpoint: values['csi-endpoint'], controller: createControllerService({ clients }) });
+    log.info('serving the CSI controller service', { endpoint: values['csi-endpoint'] });
+  }
 
   if (leaderElect) {
     await ensureNamespace(clients, values['lease-namespace']!);

@@ -1,9 +1,11 @@
 #!/usr/bin/env -S node --lite-mode --max-semi-space-size=1
 /**
- * loam-node: the node agent of Loam (Local Disk Manager discovery). Wiring only.
+ * loam-node: the node agent of Loam (Local Disk Manager discovery; Local Storage pools and
+ * replicas). Wiring only.
  *
  *   loam-node --node-name N [--kubeconfig K] [--include-loop] [--resync-seconds 60]
- *             [--smart-interval-seconds 3600] [--heartbeat-seconds 30] [--log-level info]
+ *             [--smart-interval-seconds 3600] [--heartbeat-seconds 30] [--local-storage true|false]
+ *             [--csi-endpoint unix:///csi/csi.sock] [--log-level info]
  * Every flag has an environment equivalent: LOAM_NODE_NAME, LOAM_KUBECONFIG, LOAM_INCLUDE_LOOP, ...
  *
  * The V8 flags in the first line keep a long-running agent small (docs/ldm.md, "Memory"): lite mode
@@ -13,6 +15,9 @@ import { parseArgs } from 'node:util';
 import { componentLogger, setLogLevel } from '../common/logger.js';
 import { createKubeClients, loadKubeConfig } from '../kube/index.js';
 import { DiskNodeAgent } from '../ldm/node-agent.js';
+import { LocalStorageAgent } from '../localstorage/node-agent.js';
+import { serveCsiEndpoint, type RunningCsiEndpoint } from '../csi/endpoint.js';
+import { createNodeService } from '../csi/node-service.js';
 
 const env = (name: string): string | undefined => process.env[`LOAM_${name.toUpperCase().replace(/-/g, '_')}`];
 const log = componentLogger('loam-node');
@@ -24,6 +29,13 @@ function seconds(values: Record<string, string | boolean | undefined>, flag: str
   return n * 1000;
 }
 
+function bool(values: Record<string, string | boolean | undefined>, flag: string): boolean {
+  const raw = String(values[flag]);
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new Error(`--${flag} must be true or false, got "${raw}"`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -33,26 +45,33 @@ async function main(): Promise<void> {
       'resync-seconds': { type: 'string', default: env('resync-seconds') ?? '60' },
       'smart-interval-seconds': { type: 'string', default: env('smart-interval-seconds') ?? '3600' },
       'heartbeat-seconds': { type: 'string', default: env('heartbeat-seconds') ?? '30' },
+      'local-storage': { type: 'string', default: env('local-storage') ?? 'true' },
+      // Unix socket of the CSI Node service; empty: not served.
+      'csi-endpoint': { type: 'string', default: env('csi-endpoint') ?? '' },
       'log-level': { type: 'string', default: env('log-level') ?? 'info' },
     },
   });
   setLogLevel(values['log-level']!);
   const nodeName = values['node-name'];
   if (!nodeName) throw new Error('--node-name (or LOAM_NODE_NAME) is required: the name of the Kubernetes Node this agent runs on');
+  const clients = createKubeClients(loadKubeConfig({ kubeconfigPath: values.kubeconfig }));
+  const heartbeatMs = seconds(values, 'heartbeat-seconds');
   const agent = new DiskNodeAgent({
-    clients: createKubeClients(loadKubeConfig({ kubeconfigPath: values.kubeconfig })),
+    clients,
     nodeName,
     includeLoop: values['include-loop']!,
     resyncMs: seconds(values, 'resync-seconds'),
     smartIntervalMs: seconds(values, 'smart-interval-seconds', true),
-    heartbeatMs: seconds(values, 'heartbeat-seconds'),
+    heartbeatMs,
   });
+  const localStorage = bool(values, 'local-storage') ? new LocalStorageAgent({ clients, nodeName, heartbeatMs }) : undefined;
   let stopping = false;
+  let csi: RunningCsiEndpoint | undefined;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
-    agent.stop().then(
+    Promise.all([csi?.stop(), localStorage?.stop(), agent.stop()]).then(
       () => process.exit(0),
       (err: unknown) => {
         log.error('unclean shutdown', { error: (err as Error).message });
@@ -60,10 +79,17 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  // `on`, not `once`: while an execa child runs, execa's exit hook (signal-exit) re-raises a signal
+  // that has no other listener, which would kill the process mid-shutdown. `stopping` guards re-entry.
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   await agent.start();
-  log.info('loam-node running', { node: nodeName });
+  await localStorage?.start();
+  if (values['csi-endpoint']) {
+    csi = await serveCsiEndpoint({ endpoint: values['csi-endpoint'], node: createNodeService({ nodeName, clients }) });
+    log.info('serving the CSI node service', { endpoint: values['csi-endpoint'] });
+  }
+  log.info('loam-node running', { node: nodeName, localStorage: localStorage !== undefined });
 }
 
 main().catch((err: unknown) => {

@@ -67,8 +67,9 @@ async function main(): Promise<void> {
     await Promise.all([extender.close(), webhook?.close(), view.stop()]);
     process.exit(0);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // `on`, not `once`: a second delivery (execa re-raises signals) must not find the default handler.
+  let shuttingDown = false;
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => { if (!shuttingDown) { shuttingDown = true; void shutdown(sig); } });
 }
 
 main().catch((err: unknown) => {

@@ -83,7 +83,7 @@ export class Demo {
     step(3, `starting loam-controller and loam-node --node-name ${this.nodeName} --include-loop (logs in ${this.dir})`);
     const kubeconfig = ['--kubeconfig', cp.kubeconfigPath];
     this.processes.push(startLoamProcess('loam-controller', [...kubeconfig], this.dir));
-    this.processes.push(startLoamProcess('loam-node', [...kubeconfig, '--node-name', this.nodeName, '--include-loop'], this.dir));
+    this.processes.push(startLoamProcess('loam-node', [...kubeconfig, '--node-name', this.nodeName, '--include-loop', '--local-storage', 'false'], this.dir));
     const processExit = Promise.race(this.processes.map((p) => p.exited.then((code) => `${p.name} exited with code ${code}; see ${p.logFile}`)));
 
     step(4, 'waiting for loam-node to publish a LocalDisk for each loop device');

@@ -14,7 +14,7 @@ export interface DesiredStatus {
   changed: boolean;
 }
 
-/** Present/Safe conditions; a condition keeps its lastTransitionTime while its status stays. */
+/** Present/Safe conditions (others kept as written); a condition keeps its lastTransitionTime while its status stays. */
 function conditions(rec: DiskRecord | undefined, old: Condition[] | undefined, now: string): Condition[] {
   const keep = (c: Omit<Condition, 'lastTransitionTime'>): Condition => {
     const prev = old?.find((o) => o.type === c.type);
@@ -33,7 +33,8 @@ function conditions(rec: DiskRecord | undefined, old: Condition[] | undefined, n
     const prev = old?.find((o) => o.type === 'Safe');
     if (prev) out.push(prev);
   }
-  return out;
+  // Conditions other parts write (Local Storage's Pooled) are theirs: carried over untouched.
+  return [...out, ...(old ?? []).filter((o) => o.type !== 'Present' && o.type !== 'Safe')];
 }
 
 function comparable(s: LocalDiskStatus | undefined): string {

@@ -31,7 +31,7 @@ export class NodeProcess {
 
   constructor(readonly nodeName: string, extraArgs: string[] = []) {
     this.child = execa('node', ['--import', 'tsx', 'src/cmd/loam-node.ts', '--node-name', nodeName, '--kubeconfig', controlPlane().kubeconfigPath,
-      '--include-loop', '--resync-seconds', '5', '--heartbeat-seconds', '2', '--log-level', 'debug', ...extraArgs], { reject: false, all: true });
+      '--include-loop', '--local-storage', 'false', '--resync-seconds', '5', '--heartbeat-seconds', '2', '--log-level', 'debug', ...extraArgs], { reject: false, all: true });
     this.child.all?.on('data', (chunk: Buffer) => {
       this.log = (this.log + chunk.toString()).slice(-200_000);
     });

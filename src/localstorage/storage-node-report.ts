@@ -1,0 +1,86 @@
+/**
+ * The LocalStorageNode status from what LVM reports (pure): one pool per Loam VG (named
+ * loam-hdd/ssd/nvme and tagged loam.io; any other VG is not Loam's and not reported), its sizes
+ * from `vgs`, its LocalDisks from `pvs`, its volume count from the Loam-tagged LVs of `lvs`.
+ */
+import { formatCapacity, mediaClasses, type Condition, type LocalStorageNodeState, type StoragePool } from '../api/index.js';
+import { classOfVgName, loamTag, type LvReport, type PvReport, type VgReport } from './lvm.js';
+import { isLoamVg } from './pool-plan.js';
+import type { PoolProblem } from './pool-manager.js';
+
+export interface LvmSnapshot {
+  vgs: VgReport[];
+  pvs: PvReport[];
+  lvs: LvReport[];
+}
+
+export interface StorageNodeInput {
+  /** What LVM reported; undefined when a report failed (then `lvmError` says why). */
+  lvm?: LvmSnapshot;
+  lvmError?: string;
+  /** LocalDisk name of a PV, by its pvs row (undefined when the PV is not a known disk of the node). */
+  diskOfPv: (pv: PvReport) => string | undefined;
+  /** Loam VGs whose activation failed, with LVM's line. */
+  activationFailures: Map<string, string>;
+  problems: PoolProblem[];
+}
+
+export interface StorageNodeReport {
+  state: LocalStorageNodeState;
+  pools: StoragePool[];
+  poolClasses: string;
+  free: string;
+  /** Why NotReady, or which disks could not be pooled; undefined when there is nothing to say. */
+  message?: string;
+  /** Conditions without lastTransitionTime (the reporter keeps it across writes). */
+  conditions: Array<Omit<Condition, 'lastTransitionTime'>>;
+}
+
+const maxMessage = 1500;
+
+export function buildPools(snapshot: LvmSnapshot, diskOfPv: (pv: PvReport) => string | undefined): StoragePool[] {
+  const order = (vg: VgReport): number => mediaClasses.indexOf(classOfVgName(vg.name)!);
+  return snapshot.vgs
+    .filter(isLoamVg)
+    .sort((a, b) => order(a) - order(b))
+    .map((vg) => ({
+      name: vg.name,
+      mediaClass: classOfVgName(vg.name)!,
+      vgName: vg.name,
+      totalBytes: vg.sizeBytes,
+      freeBytes: vg.freeBytes,
+      volumeCount: snapshot.lvs.filter((lv) => lv.vgName === vg.name && lv.tags.includes(loamTag)).length,
+      disks: [...new Set(snapshot.pvs.filter((pv) => pv.vgName === vg.name).map(diskOfPv).filter((d): d is string => d !== undefined))].sort(),
+      total: formatCapacity(vg.sizeBytes),
+      free: formatCapacity(vg.freeBytes),
+    }));
+}
+
+export function buildStorageNodeReport(input: StorageNodeInput): StorageNodeReport {
+  const pools = input.lvm ? buildPools(input.lvm, input.diskOfPv) : [];
+  const notReady = input.lvm === undefined
+    ? `cannot read the volume groups: ${input.lvmError ?? 'unknown error'}`
+    : [...input.activationFailures].map(([vg, line]) => vg === '*' ? `cannot list volume groups to activate them: ${line}` : `volume group ${vg} cannot be activated: ${line}`).join('; ') || undefined;
+  const problemText = input.problems.map((p) => `${p.disk} (${p.device}): ${p.message}`).join('; ');
+  const message = [notReady, problemText ? `disks not pooled: ${problemText}` : undefined].filter((m) => m).join('; ');
+  const conditions: StorageNodeReport['conditions'] = [
+    notReady
+      ? { type: 'Ready', status: 'False', reason: input.lvm ? 'ActivationFailed' : 'LvmFailed', message: truncate(notReady) }
+      : { type: 'Ready', status: 'True', reason: 'AgentRunning', message: `loam-node reports ${pools.length} pool${pools.length === 1 ? '' : 's'}` },
+    problemText
+      ? { type: 'DisksPooled', status: 'False', reason: 'DisksNotPooled', message: truncate(`${input.problems.length} claimed disk(s) not pooled: ${problemText}`) }
+      : { type: 'DisksPooled', status: 'True', reason: 'AllPooled', message: 'every disk claimed for local-storage is in its pool' },
+  ];
+  return {
+    state: notReady ? 'NotReady' : 'Ready',
+    pools,
+    poolClasses: pools.map((p) => p.mediaClass).join(','),
+    free: formatCapacity(pools.reduce((sum, p) => sum + (p.freeBytes ?? 0), 0)),
+    message: message ? truncate(message) : undefined,
+    conditions,
+  };
+}
+
+function truncate(text: string): string {
+  return text.length <= maxMessage ? text : `${text.slice(0, maxMessage - 3)}...`;
+}

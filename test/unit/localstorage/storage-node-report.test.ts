@@ -1,0 +1,60 @@
+/** LocalStorageNode status from vgs/pvs/lvs (src/localstorage/storage-node-report.ts). */
+import assert from 'node:assert/strict';
+import type { LvReport, PvReport, VgReport } from '../../../src/localstorage/lvm.js';
+import { buildStorageNodeReport } from '../../../src/localstorage/storage-node-report.js';
+
+const GiB = 2 ** 30;
+const vg = (name: string, size: number, free: number, tags = ['loam.io']): VgReport => ({ name, sizeBytes: size, freeBytes: free, extentBytes: 4 << 20, pvCount: 1, lvCount: 0, tags });
+const pv = (pvName: string, vgName: string): PvReport => ({ pvName, vgName, sizeBytes: GiB, freeBytes: GiB, uuid: pvName });
+const lv = (name: string, vgName: string, tags = ['loam.io']): LvReport => ({ name, vgName, sizeBytes: GiB, tags, active: true, path: `/dev/${vgName}/${name}` });
+const names: Record<string, string> = { '/dev/sdb': 'n1-b', '/dev/sdc': 'n1-c', '/dev/sdd': 'n1-d' };
+const diskOfPv = (p: PvReport): string | undefined => names[p.pvName];
+
+describe('LocalStorageNode report', () => {
+  it('one pool per Loam VG with vgs sizes, pvs disks and Loam LV count; foreign VGs are not pools', () => {
+    const report = buildStorageNodeReport({
+      lvm: {
+        vgs: [vg('loam-ssd', 2 * GiB, GiB), vg('loam-hdd', 10 * GiB, 10 * GiB), vg('data', GiB, GiB, []), vg('loam-nvme', GiB, GiB, [])],
+        pvs: [pv('/dev/sdc', 'loam-ssd'), pv('/dev/sdb', 'loam-ssd'), pv('/dev/sdd', 'loam-hdd'), pv('/dev/sde', 'data'), pv('/dev/sdf', '')],
+        lvs: [lv('pvc-1', 'loam-ssd'), lv('theirs', 'loam-ssd', []), lv('x', 'data')],
+      },
+      diskOfPv,
+      activationFailures: new Map(),
+      problems: [],
+    });
+    assert.equal(report.state, 'Ready');
+    assert.deepEqual(report.pools, [
+      { name: 'loam-hdd', mediaClass: 'HDD', vgName: 'loam-hdd', totalBytes: 10 * GiB, freeBytes: 10 * GiB, volumeCount: 0, disks: ['n1-d'], total: '10Gi', free: '10Gi' },
+      { name: 'loam-ssd', mediaClass: 'SSD', vgName: 'loam-ssd', totalBytes: 2 * GiB, freeBytes: GiB, volumeCount: 1, disks: ['n1-b', 'n1-c'], total: '2Gi', free: '1Gi' },
+    ]);
+    assert.equal(report.poolClasses, 'HDD,SSD');
+    assert.equal(report.free, '11Gi');
+    assert.equal(report.message, undefined);
+    assert.deepEqual(report.conditions.map((c) => [c.type, c.status]), [['Ready', 'True'], ['DisksPooled', 'True']]);
+  });
+
+  it('no pools yet: Ready with no classes and 0 free', () => {
+    const report = buildStorageNodeReport({ lvm: { vgs: [], pvs: [], lvs: [] }, diskOfPv, activationFailures: new Map(), problems: [] });
+    assert.deepEqual([report.state, report.pools, report.poolClasses, report.free], ['Ready', [], '', '0']);
+  });
+
+  it('NotReady with LVM\'s line when vgs fails or a VG cannot be activated', () => {
+    const failed = buildStorageNodeReport({ lvmError: 'Locking failed', diskOfPv, activationFailures: new Map(), problems: [] });
+    assert.equal(failed.state, 'NotReady');
+    assert.equal(failed.message, 'cannot read the volume groups: Locking failed');
+    assert.equal(failed.conditions[0]!.reason, 'LvmFailed');
+    const inactive = buildStorageNodeReport({ lvm: { vgs: [vg('loam-ssd', GiB, GiB)], pvs: [], lvs: [] }, diskOfPv, activationFailures: new Map([['loam-ssd', 'device-mapper: reload ioctl failed']]), problems: [] });
+    assert.equal(inactive.state, 'NotReady');
+    assert.match(inactive.message!, /volume group loam-ssd cannot be activated: device-mapper: reload ioctl failed/);
+  });
+
+  it('disks that could not be pooled are named in the message and the DisksPooled condition; the node stays Ready', () => {
+    const report = buildStorageNodeReport({
+      lvm: { vgs: [], pvs: [], lvs: [] }, diskOfPv, activationFailures: new Map(),
+      problems: [{ disk: 'n1-x', device: '/dev/sdx', message: 'the disk is a physical volume of volume group data, which Loam did not create' }],
+    });
+    assert.equal(report.state, 'Ready');
+    assert.equal(report.message, 'disks not pooled: n1-x (/dev/sdx): the disk is a physical volume of volume group data, which Loam did not create');
+    assert.deepEqual([report.conditions[1]!.status, report.conditions[1]!.reason], ['False', 'DisksNotPooled']);
+  });
+});
