@@ -39,6 +39,9 @@ export interface WatchOptions {
 }
 
 export class RestClient {
+  /** One keep-alive agent per TLS configuration: a new TLS handshake per request dominated write-heavy loops. */
+  private agent?: { key: string; agent: https.Agent };
+
   constructor(readonly kubeConfig: KubeConfig) {}
 
   /** Sends one request and parses the JSON answer; a non-2xx answer throws an ApiException. */
@@ -106,6 +109,7 @@ export class RestClient {
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const options: https.RequestOptions = { method, headers: { Accept: 'application/json' } };
     await this.kubeConfig.applyToHTTPSOptions(options);
+    options.agent = this.reusableAgent(options.agent);
     const headers = options.headers as http.OutgoingHttpHeaders;
     if (payload !== undefined) {
       headers['Content-Type'] = contentType;
@@ -117,6 +121,23 @@ export class RestClient {
       req.on('error', (err) => reject(signal.aborted ? signal.reason : err));
       req.end(payload);
     });
+  }
+
+  /**
+   * client-node builds a fresh agent (without keep-alive) on every call; a plain https.Agent is
+   * swapped for a cached keep-alive one with the same TLS options (a changed certificate, e.g. a
+   * rotated client cert, makes a new one). Proxy agents are used as they come.
+   */
+  private reusableAgent(created: http.Agent | boolean | undefined): http.Agent | boolean | undefined {
+    if (!(created instanceof https.Agent) || created.constructor !== https.Agent) return created;
+    const tls = (created as https.Agent & { options: https.AgentOptions }).options;
+    const key = JSON.stringify([tls.ca, tls.cert, tls.key, tls.pfx, tls.passphrase, tls.rejectUnauthorized, tls.servername].map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v)));
+    if (this.agent?.key !== key) {
+      this.agent?.agent.destroy();
+      this.agent = { key, agent: new https.Agent({ ...tls, keepAlive: true }) };
+    }
+    created.destroy();
+    return this.agent.agent;
   }
 }
 
