@@ -64,6 +64,14 @@ function checkedName(name: string): string {
   return name;
 }
 
+/** Starts QEMU (its output appended to qemu.log in `dir`). */
+function launchQemu(args: string[], dir: string): QemuProcess {
+  // setpriv: QEMU gets SIGKILL when this process dies, even when no exit hook can run.
+  const qemu = execa('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args], qemuOptions);
+  qemu.all?.pipe(createWriteStream(path.join(dir, 'qemu.log'), { flags: 'a' }));
+  return qemu;
+}
+
 export class Vm implements RunMember {
   /** Milliseconds from QEMU start until the guest agent answered. */
   bootMs = 0;
@@ -75,7 +83,10 @@ export class Vm implements RunMember {
   private constructor(
     readonly name: string,
     readonly dir: string,
-    private readonly qemu: QemuProcess,
+    private qemu: QemuProcess,
+    /** QEMU's arguments, kept so a power cycle boots the same machine with the same disk images. */
+    private readonly args: string[],
+    private readonly bootTimeoutMs: number,
   ) {}
 
   get consoleLogPath(): string {
@@ -111,26 +122,40 @@ export class Vm implements RunMember {
       await waitFor(`the listening end of the link on port ${port}`, () => isListening(port), 60_000);
     }
     const args = qemuArgs({ ...opts, name, dir, kernel, initramfs, disks: diskFiles, index });
-
-    const started = Date.now();
-    // setpriv: QEMU gets SIGKILL when this process dies, even when no exit hook can run.
-    const qemu = execa('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args], qemuOptions);
-    const qemuLog = createWriteStream(path.join(dir, 'qemu.log'));
-    qemu.all?.pipe(qemuLog);
-    const vm = new Vm(name, dir, qemu);
+    const vm = new Vm(name, dir, launchQemu(args, dir), args, opts.bootTimeoutMs ?? 180_000);
     joinRun(vm);
+    await vm.connect('boot');
+    return vm;
+  }
+
+  /** Waits for QMP and the agent of a freshly started QEMU; on failure stops the VM and throws with the console's tail. */
+  private async connect(what: 'boot' | 'reboot'): Promise<void> {
+    const started = Date.now();
     try {
-      vm.qmp = await QmpClient.connect(path.join(dir, 'qmp.sock'), name, () => vm.running);
-      vm.agent = await GuestAgent.connect(path.join(dir, 'agent.sock'), name, opts.bootTimeoutMs ?? 180_000, () => vm.running);
-      vm.bootMs = Date.now() - started;
-      log.info('VM up', { vm: name, bootMs: vm.bootMs, pid: qemu.pid });
-      noteFigure(`boot of VM ${name}`, `${(vm.bootMs / 1000).toFixed(1)} s (QEMU start to agent answer)`);
-      return vm;
+      this.qmp = await QmpClient.connect(path.join(this.dir, 'qmp.sock'), this.name, () => this.running);
+      this.agent = await GuestAgent.connect(path.join(this.dir, 'agent.sock'), this.name, this.bootTimeoutMs, () => this.running);
+      this.bootMs = Date.now() - started;
+      log.info('VM up', { vm: this.name, bootMs: this.bootMs, pid: this.qemu.pid, what });
+      noteFigure(`${what} of VM ${this.name}`, `${(this.bootMs / 1000).toFixed(1)} s (QEMU start to agent answer)`);
     } catch (err) {
-      const why = `${await vm.consoleTail(40)}\n--- qemu output\n${await readFile(path.join(dir, 'qemu.log'), 'utf8').catch(() => '')}`;
-      await vm.stop();
-      throw new Error(`VM ${name} did not boot: ${(err as Error).message}\n--- console tail\n${why}`, { cause: err });
+      const why = `${await this.consoleTail(40)}\n--- qemu output\n${await readFile(path.join(this.dir, 'qemu.log'), 'utf8').catch(() => '')}`;
+      await this.stop();
+      throw new Error(`VM ${this.name} did not ${what}: ${(err as Error).message}\n--- console tail\n${why}`, { cause: err });
     }
+  }
+
+  /**
+   * Power cycle: QEMU quits (as a power cut: guest processes get no signal, nothing is unmounted)
+   * and starts again with the same disk images, which keep what the guest wrote. Disks hot-plugged
+   * since the boot are not attached again. Resolves when the new boot's agent answers.
+   */
+  async powerCycle(): Promise<void> {
+    if (this.stopping) throw new Error(`VM ${this.name} is stopped`);
+    await this.quitQemu();
+    this.hotplugged.clear();
+    for (const f of ['qmp.sock', 'agent.sock']) await rm(path.join(this.dir, f), { force: true });
+    this.qemu = launchQemu(this.args, this.dir);
+    await this.connect('reboot');
   }
 
   /** Runs `argv` in the guest; resolves with exit code, stdout and stderr whatever the exit code. */
@@ -230,7 +255,8 @@ export class Vm implements RunMember {
     if (this.running) this.qemu.kill('SIGKILL');
   }
 
-  private async doStop(): Promise<void> {
+  /** QMP quit, SIGKILL after 5 s; closes both connections. */
+  private async quitQemu(): Promise<void> {
     this.agent?.close();
     if (this.running) {
       await Promise.race([this.qmp?.execute('quit').catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
@@ -239,6 +265,10 @@ export class Vm implements RunMember {
       clearTimeout(timer);
     }
     this.qmp?.close();
+  }
+
+  private async doStop(): Promise<void> {
+    await this.quitQemu();
     leaveRun(this);
     for (const f of ['qmp.sock', 'agent.sock']) await rm(path.join(this.dir, f), { force: true });
     for (const f of await readdir(this.dir)) if (f.endsWith('.img')) await rm(path.join(this.dir, f), { force: true });

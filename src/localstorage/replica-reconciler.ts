@@ -1,0 +1,273 @@
+/**
+ * The node agent's ReplicaReconciler: turns the LocalVolumeReplicas of its node into LVs and reports
+ * them. The shape is the usual one: read the replica from the cache (gone → done) → skip another
+ * node's → make sure the finalizer is there → act idempotently (look with `lvs` first, so a restart
+ * after a crash never runs lvcreate twice) → write status → on deletion remove the LV ("already
+ * gone" is success), then drop the finalizer.
+ *
+ * LVM failures become the replica's status.message and a Warning Event carrying LVM's own line,
+ * and the key is retried with the Controller's backoff. Only what retrying cannot fix (an LV of our
+ * name that Loam did not make, a missing pool) is `Failed`, and even that is looked at again on
+ * every resync.
+ *
+ * Test hook: `LOAM_TEST_PAUSE_AFTER_LVCREATE_MS` (or the option `pauseAfterCreateMs`) sleeps between
+ * lvcreate and the status write, so the e2e test can kill -9 the agent exactly there. Unset, it is inert.
+ */
+import { finalizer, labels, loamResources, validateLocalVolumeReplica, type LocalVolumeReplica, type LocalVolumeReplicaStatus } from '../api/index.js';
+import { componentLogger, type Logger } from '../common/logger.js';
+import { Controller, Informer, isConflict, isNotFound, mergePatch, patchStatus, sleep, type EventRecorder, type KubeClients, type ReconcileResult } from '../kube/index.js';
+import { LvmError, type Lvm, type LvReport } from './lvm.js';
+import { isLoamLv, needsReconcile, planReplica } from './replica-plan.js';
+import { notReadyStatus, readyStatus, stateDuring, statusPatch, type ReplicaReason } from './replica-status.js';
+
+export const replicaFieldManager = 'loam-node';
+
+export interface ReplicaReconcilerOptions {
+  clients: KubeClients;
+  nodeName: string;
+  lvm: Lvm;
+  recorder: EventRecorder;
+  /** Called after an LV was created, grown or removed, so the node's pool report follows. */
+  onPoolsChanged: () => Promise<void>;
+  workers?: number;
+  logger?: Logger;
+  /** Every replica of the node is reconciled this often (ms, default 60 s): LVs changed behind our back, Failed replicas. */
+  resyncMs?: number;
+  /** A Failed replica is looked at again after this long (ms, default 30 s), e.g. once its pool exists. */
+  failedRecheckMs?: number;
+  /** Test hook, see the module comment. */
+  pauseAfterCreateMs?: number;
+}
+
+type LvStep = 'create' | 'extend' | 'activate' | 'remove';
+
+const stepAction: Record<LvStep, string> = { create: 'CreateLv', extend: 'ExtendLv', activate: 'ActivateLv', remove: 'RemoveLv' };
+
+/** A condition that retrying will not fix: the replica goes Failed until someone acts. */
+class NeedsAttention extends Error {
+  constructor(readonly reason: ReplicaReason, message: string) {
+    super(message);
+  }
+}
+
+function foreignLv(vgName: string, lvName: string): NeedsAttention {
+  return new NeedsAttention('ForeignLv', `an LV named ${lvName} exists in VG ${vgName} that Loam did not create (it has no loam.io tag); Loam leaves it alone: rename or remove it, or delete this volume`);
+}
+
+export class ReplicaReconciler {
+  private readonly log: Logger;
+  private readonly informer: Informer<LocalVolumeReplica>;
+  private readonly controller: Controller;
+  private readonly pauseAfterCreateMs: number;
+  private resyncTimer?: NodeJS.Timeout;
+  private started = false;
+
+  constructor(private readonly opts: ReplicaReconcilerOptions) {
+    this.log = opts.logger ?? componentLogger('replica-reconciler');
+    this.pauseAfterCreateMs = opts.pauseAfterCreateMs ?? Number(process.env.LOAM_TEST_PAUSE_AFTER_LVCREATE_MS ?? 0);
+    this.informer = new Informer<LocalVolumeReplica>(opts.clients.rest, {
+      resource: loamResources.localVolumeReplicas,
+      labelSelector: `${labels.node}=${opts.nodeName}`,
+      logger: this.log,
+    });
+    this.controller = new Controller({ name: 'replica-reconciler', reconcile: (name, signal) => this.reconcile(name, signal), workers: opts.workers ?? 2, logger: this.log });
+    const enqueue = (obj: LocalVolumeReplica): void => this.controller.enqueue(obj.metadata.name!);
+    this.informer.on('add', enqueue);
+    this.informer.on('update', (obj, old, source) => {
+      if (source === 'list' || needsReconcile(obj, old)) enqueue(obj);
+    });
+  }
+
+  /** Resolves once the replicas of this node are cached and queued; the workers run until stop(). */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    this.informer.start();
+    await this.informer.waitForSync(120_000);
+    this.controller.start();
+    this.enqueueAll();
+    this.resyncTimer = setInterval(() => this.enqueueAll(), this.opts.resyncMs ?? 60_000);
+    this.resyncTimer.unref();
+    this.log.info('replica reconciler started', { node: this.opts.nodeName, replicas: this.informer.cache.list().length });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    clearInterval(this.resyncTimer);
+    await this.controller.stop({ abort: true });
+    await this.informer.stop();
+  }
+
+  private enqueueAll(): void {
+    for (const obj of this.informer.cache.list()) this.controller.enqueue(obj.metadata.name!);
+  }
+
+  private async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult | void> {
+    const cached = this.informer.cache.get(name);
+    // Gone: its finalizer made sure the LV went first.
+    if (!cached || cached.spec?.nodeName !== this.opts.nodeName) return;
+    // Cached objects are shared: this reconcile keeps its own copy of what it has written to status.
+    let replica: LocalVolumeReplica = { ...cached };
+    const log = this.log.child({ replica: name });
+    const deleting = Boolean(replica.metadata.deletionTimestamp);
+    if (!deleting) {
+      const problems = validateLocalVolumeReplica(replica);
+      if (problems.length > 0) return this.reportInvalid(replica, problems);
+    }
+    try {
+      if (!deleting && !replica.metadata.finalizers?.includes(finalizer)) replica = await this.addFinalizer(replica);
+      return await this.act(replica, signal, log);
+    } catch (err) {
+      // A stale cache (409) or an object deleted meanwhile (404): the informer brings the news.
+      if (isConflict(err) || isNotFound(err)) return { requeue: true };
+      if (err instanceof NeedsAttention) return this.reportFailed(replica, err);
+      throw err;
+    }
+  }
+
+  private async act(replica: LocalVolumeReplica, signal: AbortSignal, log: Logger): Promise<ReconcileResult | void> {
+    const { poolName: vg, volumeName: lvName, capacityBytes } = replica.spec;
+    const lv = await this.opts.lvm.findLv(vg, lvName, { signal });
+    const action = planReplica(replica, lv);
+    switch (action.kind) {
+      case 'create': {
+        const created = await this.lvStep(replica, 'create', () => this.createLv(vg, lvName, capacityBytes, signal));
+        log.info('LV created', { lv: created.path, bytes: created.sizeBytes });
+        if (this.pauseAfterCreateMs > 0) await sleep(this.pauseAfterCreateMs, signal);
+        await this.poolsChanged(log);
+        void this.event(replica, 'Normal', 'LvCreated', 'CreateLv', `created LV ${created.path} of ${created.sizeBytes} bytes`);
+        return this.writeReady(replica, created);
+      }
+      case 'extend': {
+        await this.writeStatus(replica, notReadyStatus(replica, 'Expanding', 'Expanding', `growing LV ${action.lv.path} from ${action.lv.sizeBytes} to ${capacityBytes} bytes`, new Date()));
+        const grown = await this.lvStep(replica, 'extend', () => this.opts.lvm.lvextend({ vgName: vg, lvName, sizeBytes: capacityBytes }, { signal }));
+        log.info('LV extended', { lv: grown.path, from: action.lv.sizeBytes, to: grown.sizeBytes });
+        await this.poolsChanged(log);
+        void this.event(replica, 'Normal', 'LvExtended', 'ExtendLv', `grew LV ${grown.path} from ${action.lv.sizeBytes} to ${grown.sizeBytes} bytes`);
+        return this.writeReady(replica, grown);
+      }
+      case 'activate': {
+        await this.lvStep(replica, 'activate', () => this.opts.lvm.activateVg(vg, { signal }));
+        const active = await this.opts.lvm.findLv(vg, lvName, { signal });
+        if (!active?.active) throw new Error(`LV ${action.lv.path} is still inactive after vgchange -ay ${vg}`);
+        log.info('LV activated', { lv: active.path });
+        return this.writeReady(replica, active);
+      }
+      case 'report':
+        // Status that does not show this LV yet: the agent died after lvcreate/lvextend, before reporting.
+        if (replica.status?.allocatedBytes !== action.lv.sizeBytes) await this.poolsChanged(log);
+        return this.writeReady(replica, action.lv);
+      case 'foreign':
+        throw foreignLv(vg, lvName);
+      case 'remove': {
+        await this.writeStatus(replica, notReadyStatus(replica, 'Deleting', 'Deleting', `removing LV ${action.lv.path}`, new Date()));
+        await this.lvStep(replica, 'remove', () => this.opts.lvm.lvremove(vg, lvName, { signal }));
+        log.info('LV removed', { lv: action.lv.path });
+        await this.poolsChanged(log);
+        void this.event(replica, 'Normal', 'LvRemoved', 'RemoveLv', `removed LV ${action.lv.path}`);
+        return this.removeFinalizer(replica);
+      }
+      case 'release':
+        if (action.foreign) void this.event(replica, 'Warning', 'ForeignLvKept', 'RemoveLv', `LV ${action.foreign.path} has no loam.io tag, so Loam did not create it and left it in place`);
+        return this.removeFinalizer(replica);
+    }
+  }
+
+  /**
+   * lvcreate, safe to repeat after a crash: the caller looked first; if lvcreate still fails, a
+   * look again tells "someone (our previous life) made it meanwhile" from a real failure, and a
+   * missing VG is named as such.
+   */
+  private async createLv(vgName: string, lvName: string, sizeBytes: number, signal: AbortSignal): Promise<LvReport> {
+    try {
+      return await this.opts.lvm.lvcreate({ vgName, lvName, sizeBytes }, { signal });
+    } catch (err) {
+      if (!(err instanceof LvmError)) throw err;
+      const existing = await this.opts.lvm.findLv(vgName, lvName, { signal });
+      if (existing) {
+        if (!isLoamLv(existing)) throw foreignLv(vgName, lvName);
+        return existing;
+      }
+      const vgs = await this.opts.lvm.vgs({ signal });
+      if (!vgs.some((v) => v.name === vgName)) {
+        throw new NeedsAttention('PoolMissing', `pool ${vgName} does not exist on node ${this.opts.nodeName}: give this node a disk of that class with a LocalDiskClaim (owner local-storage)`);
+      }
+      throw err;
+    }
+  }
+
+  /** Runs one LVM step; an LvmError goes into status and a Warning Event before the retry. */
+  private async lvStep<T>(replica: LocalVolumeReplica, step: LvStep, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof LvmError)) throw err;
+      const message = `${err.command || 'lvm'} failed: ${err.line}`;
+      this.log.warn('LVM step failed; will retry with backoff', { replica: replica.metadata.name, step, args: err.args, exitCode: err.exitCode, line: err.line });
+      void this.event(replica, 'Warning', 'LvmFailed', stepAction[step], message);
+      await this.writeStatus(replica, notReadyStatus(replica, stateDuring(step), 'LvmError', message, new Date())).catch((e: unknown) => {
+        this.log.warn('could not record the LVM failure in status', { replica: replica.metadata.name, error: (e as Error).message });
+      });
+      throw err;
+    }
+  }
+
+  private writeReady(replica: LocalVolumeReplica, lv: LvReport): Promise<void> {
+    return this.writeStatus(replica, readyStatus(replica, lv, new Date()));
+  }
+
+  private async writeStatus(replica: LocalVolumeReplica, next: LocalVolumeReplicaStatus): Promise<void> {
+    const patch = statusPatch(replica.status, next);
+    if (!patch) return;
+    const stored = await patchStatus<LocalVolumeReplica>(this.opts.clients, loamResources.localVolumeReplicas, { name: replica.metadata.name! }, patch, { fieldManager: replicaFieldManager });
+    // Keep this reconcile's copy current: a later write compares with what is stored now, and the
+    // finalizer patch needs the new resourceVersion.
+    replica.status = next;
+    replica.metadata = stored.metadata;
+  }
+
+  private async reportFailed(replica: LocalVolumeReplica, err: NeedsAttention): Promise<ReconcileResult> {
+    this.log.warn('replica needs attention', { replica: replica.metadata.name, reason: err.reason, message: err.message });
+    if (replica.status?.state !== 'Failed' || replica.status.message !== err.message) {
+      void this.event(replica, 'Warning', err.reason, 'CreateLv', err.message);
+    }
+    await this.writeStatus(replica, notReadyStatus(replica, 'Failed', err.reason, err.message, new Date()));
+    return { requeueAfterMs: this.opts.failedRecheckMs ?? 30_000 };
+  }
+
+  /** An object that fails validation is not acted on: its status says why, and an event too. */
+  private async reportInvalid(replica: LocalVolumeReplica, problems: string[]): Promise<void> {
+    const message = `not processed: the object is invalid: ${problems.join('; ')}`;
+    this.log.warn('invalid LocalVolumeReplica skipped', { replica: replica.metadata.name, problems });
+    if (replica.status?.message === message) return;
+    await this.writeStatus(replica, notReadyStatus(replica, 'Failed', 'InvalidObject', message, new Date()));
+    void this.event(replica, 'Warning', 'InvalidObject', 'Validate', message);
+  }
+
+  private addFinalizer(replica: LocalVolumeReplica): Promise<LocalVolumeReplica> {
+    // The whole list under the resourceVersion: a concurrent change of finalizers gives 409, not a lost entry.
+    return mergePatch<LocalVolumeReplica>(this.opts.clients, loamResources.localVolumeReplicas, { name: replica.metadata.name! },
+      { metadata: { finalizers: [...(replica.metadata.finalizers ?? []), finalizer] } }, { resourceVersion: replica.metadata.resourceVersion, fieldManager: replicaFieldManager });
+  }
+
+  private async removeFinalizer(replica: LocalVolumeReplica): Promise<void> {
+    if (!replica.metadata.finalizers?.includes(finalizer)) return;
+    await mergePatch(this.opts.clients, loamResources.localVolumeReplicas, { name: replica.metadata.name! },
+      { metadata: { finalizers: replica.metadata.finalizers.filter((f) => f !== finalizer) } }, { resourceVersion: replica.metadata.resourceVersion, fieldManager: replicaFieldManager });
+  }
+
+  /** The pool report is the PoolManager's; a failure there must not undo or repeat LV work. */
+  private async poolsChanged(log: Logger): Promise<void> {
+    try {
+      await this.opts.onPoolsChanged();
+    } catch (err) {
+      log.warn('pool report refresh failed; the pool manager\'s own resync will catch up', { error: (err as Error).message });
+    }
+  }
+
+  private event(replica: LocalVolumeReplica, type: 'Normal' | 'Warning', reason: string, action: string, note: string): Promise<string | undefined> {
+    return this.opts.recorder.record(replica, { type, reason, action, note });
+  }
+}

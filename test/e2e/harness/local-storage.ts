@@ -1,0 +1,221 @@
+/**
+ * Local Storage end to end, as a user runs it: the host's test control plane, loam-controller on the
+ * host as a real process, one VM with a pool disk running loam-node against the host's API server,
+ * and a LocalDiskClaim that turns the disk into the VG of its class. Shared by
+ * test/e2e/localstorage.test.ts and bench/placement/vm-latency.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { execa, type ResultPromise } from 'execa';
+import { apiVersion, labels, loamResources, localStorageOwner, type LocalDisk, type LocalDiskClaim, type LocalVolume, type LocalVolumeReplica, type MediaClass } from '../../../src/api/index.js';
+import { componentLogger } from '../../../src/common/logger.js';
+import { createKubeClients, isNotFound, mergePatch, resourcePath, type KubeClients, type ResourceRef } from '../../../src/kube/index.js';
+import { vgNameOfClass } from '../../../src/localstorage/lvm.js';
+import { ControlPlane } from '../../../tools/testenv/controlplane.js';
+import { createReadyNode } from '../../../tools/testenv/nodes.js';
+import { waitFor } from '../../../tools/testenv/wait.js';
+import { installGuestKubeconfig } from './cluster.js';
+import { repoRoot } from './initramfs.js';
+import { apiServerGuestAddress } from './network.js';
+import { Vm } from './vm.js';
+
+const log = componentLogger('e2e');
+
+export interface LocalStorageClusterOptions {
+  /** VM name = Node name. */
+  nodeName: string;
+  /** Size of the VM's pool disk. */
+  poolDiskBytes: number;
+}
+
+/** An LV as `lvs` in the guest reports it. */
+export interface GuestLv {
+  name: string;
+  sizeBytes: number;
+  tags: string[];
+  active: boolean;
+}
+
+const controllerOptions = { reject: false, all: true, stdin: 'ignore', cwd: repoRoot } as const;
+
+export class LocalStorageCluster {
+  readonly clients: KubeClients;
+  /** Set once the claim bound the pool disk: the media class of the VM's disk, and its VG. */
+  mediaClass: MediaClass = 'SSD';
+  vgName = vgNameOfClass('SSD');
+  private controller?: ResultPromise<typeof controllerOptions>;
+  private controllerOutput = '';
+  private loamNodePid?: number;
+  private loamNodeStarts = 0;
+  private kubeconfig = '';
+
+  private constructor(readonly cp: ControlPlane, readonly vm: Vm, readonly opts: LocalStorageClusterOptions) {
+    this.clients = createKubeClients(cp.kubeConfig());
+  }
+
+  /** Control plane, Node object, VM with the pool disk, loam-controller and loam-node running. */
+  static async start(opts: LocalStorageClusterOptions): Promise<LocalStorageCluster> {
+    const cp = await ControlPlane.start({ extraServingIps: [apiServerGuestAddress] });
+    let vm: Vm | undefined;
+    try {
+      await createReadyNode(cp.kubeConfig(), opts.nodeName);
+      vm = await Vm.start({ name: opts.nodeName, apiServerPort: cp.apiPort, disks: [{ id: 'pool0', sizeBytes: opts.poolDiskBytes }] });
+      const cluster = new LocalStorageCluster(cp, vm, opts);
+      cluster.kubeconfig = await installGuestKubeconfig(vm, cp);
+      cluster.startController();
+      await cluster.startLoamNode();
+      return cluster;
+    } catch (err) {
+      await vm?.stop();
+      await cp.stop();
+      throw err;
+    }
+  }
+
+  /** loam-controller on the host, as a real process, without leader election (one instance). */
+  private startController(): void {
+    this.controller = execa(process.execPath, ['--import', 'tsx', 'src/cmd/loam-controller.ts', '--kubeconfig', this.cp.kubeconfigPath, '--leader-elect', 'false'], controllerOptions);
+    this.controller.all?.on('data', (d: Buffer) => {
+      this.controllerOutput = (this.controllerOutput + d.toString()).slice(-200_000);
+    });
+  }
+
+  /** Starts loam-node in the guest (each start logs to its own file); `env` e.g. for test hooks. */
+  async startLoamNode(env: Record<string, string> = {}): Promise<void> {
+    const exports = Object.entries(env).map(([k, v]) => `export ${k}=${v}; `).join('');
+    const logFile = `/run/loam-node-${++this.loamNodeStarts}.log`;
+    // setsid may fork, so the PID startBackground returns is not always node's: node's own PID ($$ before exec) is kept in a file.
+    await this.vm.startBackground(
+      `${exports}echo $$ > /run/loam-node.pid; cd ${repoRoot} && exec node --import tsx src/cmd/loam-node.ts --node-name ${this.opts.nodeName} --kubeconfig ${this.kubeconfig} --resync-seconds 30`,
+      logFile,
+    );
+    await waitFor('loam-node to record its PID', async () => {
+      const r = await this.vm.runScript('cat /run/loam-node.pid 2>/dev/null && rm /run/loam-node.pid');
+      this.loamNodePid = r.exitCode === 0 && r.stdout.trim() ? Number(r.stdout.trim()) : undefined;
+      return this.loamNodePid !== undefined;
+    }, 30_000, 200);
+    log.info('loam-node started in the guest', { pid: this.loamNodePid, logFile });
+  }
+
+  /** kill -9 of loam-node in the guest: no shutdown code runs. Resolves once it is dead. */
+  async killLoamNode(): Promise<void> {
+    const pid = this.loamNodePid;
+    if (pid === undefined) return;
+    // The guest's init does not reap orphans, so "dead" is gone or a zombie (state Z), which kill -0 still finds.
+    await this.vm.runOk(`kill -9 ${pid}; while [ -e /proc/${pid} ] && [ "$(cut -d' ' -f3 /proc/${pid}/stat 2>/dev/null)" != Z ]; do sleep 0.1; done`);
+    this.loamNodePid = undefined;
+  }
+
+  /** Power cut and boot with the same disks; loam-node is started again. */
+  async reboot(): Promise<void> {
+    this.loamNodePid = undefined;
+    await this.vm.powerCycle();
+    this.kubeconfig = await installGuestKubeconfig(this.vm, this.cp);
+    await this.startLoamNode();
+  }
+
+  /** The tail of every log a failure needs: loam-node's in the guest and loam-controller's. */
+  async logs(): Promise<string> {
+    const node = this.loamNodeStarts > 0 ? (await this.vm.readFile(`/run/loam-node-${this.loamNodeStarts}.log`).catch(() => Buffer.from(''))).toString().slice(-6000) : '';
+    return `--- loam-node (guest)\n${node}\n--- loam-controller (host)\n${this.controllerOutput.slice(-6000)}`;
+  }
+
+  async stop(): Promise<void> {
+    this.controller?.kill('SIGTERM');
+    await this.controller;
+    await this.vm.stop();
+    await this.cp.stop();
+  }
+
+  // --- The pool
+
+  /**
+   * Waits for the VM's pool disk to be an Available LocalDisk, claims it for Local Storage and
+   * waits until its VG exists in the guest. Returns how long the claim took to become a VG.
+   */
+  async claimPoolDisk(): Promise<number> {
+    const dev = await this.vm.deviceWithSerial('pool0');
+    if (!dev) throw new Error('the guest does not show the pool disk');
+    let disk: LocalDisk | undefined;
+    await waitFor(`the LocalDisk of /dev/${dev} to be Available`, async () => {
+      disk = (await this.list<LocalDisk>(loamResources.localDisks, `${labels.node}=${this.opts.nodeName}`)).find((d) => d.spec.devicePath === `/dev/${dev}` && d.status?.state === 'Available');
+      return disk !== undefined;
+    }, 300_000, 500);
+    this.mediaClass = disk!.spec.mediaClass!;
+    this.vgName = vgNameOfClass(this.mediaClass);
+    const claim: LocalDiskClaim = {
+      apiVersion, kind: 'LocalDiskClaim',
+      metadata: { name: `${this.opts.nodeName}-pool` },
+      spec: { nodeName: this.opts.nodeName, owner: localStorageOwner, description: { mediaClass: this.mediaClass, devicePaths: [`/dev/${dev}`] } },
+    };
+    const started = Date.now();
+    await this.clients.rest.request('POST', resourcePath(loamResources.localDiskClaims), { body: claim, query: { fieldValidation: 'Strict' } });
+    await waitFor(`VG ${this.vgName} in the guest`, async () => (await this.vm.runScript(`lvm vgs ${this.vgName}`)).exitCode === 0, 120_000, 500);
+    return Date.now() - started;
+  }
+
+  /** The LVs of the pool's VG as the guest's `lvs` reports them (LVM's own tool, not Loam's door). */
+  async guestLvs(): Promise<GuestLv[]> {
+    const out = await this.vm.runOk(`lvm lvs -o lv_name,lv_size,lv_tags,lv_active --units b --nosuffix --reportformat json ${this.vgName}`);
+    const rows = (JSON.parse(out) as { report: Array<{ lv: Array<Record<string, string>> }> }).report.flatMap((r) => r.lv);
+    return rows.map((r) => ({ name: r.lv_name!, sizeBytes: Number(r.lv_size), tags: (r.lv_tags ?? '').split(',').filter(Boolean), active: r.lv_active === 'active' }));
+  }
+
+  // --- Volumes, as the CSI controller would write them
+
+  newVolumeName(): string {
+    return `pvc-${randomUUID()}`;
+  }
+
+  async createVolume(name: string, capacityBytes: number): Promise<LocalVolume> {
+    const body: LocalVolume = { apiVersion, kind: 'LocalVolume', metadata: { name }, spec: { poolClass: this.mediaClass, capacityBytes, replicaCount: 1 } };
+    return this.clients.rest.request<LocalVolume>('POST', resourcePath(loamResources.localVolumes), { body, query: { fieldValidation: 'Strict' } });
+  }
+
+  async growVolume(name: string, capacityBytes: number): Promise<void> {
+    await mergePatch(this.clients, loamResources.localVolumes, { name }, { spec: { capacityBytes } });
+  }
+
+  async deleteVolume(name: string): Promise<void> {
+    await this.clients.rest.request('DELETE', resourcePath(loamResources.localVolumes, undefined, name));
+  }
+
+  getVolume(name: string): Promise<LocalVolume | undefined> {
+    return this.get<LocalVolume>(loamResources.localVolumes, name);
+  }
+
+  replicas(volumeName?: string): Promise<LocalVolumeReplica[]> {
+    return this.list<LocalVolumeReplica>(loamResources.localVolumeReplicas, volumeName ? `${labels.volume}=${volumeName}` : undefined);
+  }
+
+  volumes(): Promise<LocalVolume[]> {
+    return this.list<LocalVolume>(loamResources.localVolumes);
+  }
+
+  /** Waits until the volume is Ready with at least `allocatedBytes`; returns it. */
+  async waitVolumeReady(name: string, allocatedBytes: number, timeoutMs = 120_000): Promise<LocalVolume> {
+    let vol: LocalVolume | undefined;
+    await waitFor(`LocalVolume ${name} to be Ready with ${allocatedBytes} bytes`, async () => {
+      vol = await this.getVolume(name);
+      return vol?.status?.state === 'Ready' && (vol.status.allocatedBytes ?? 0) >= allocatedBytes;
+    }, timeoutMs, 250);
+    return vol!;
+  }
+
+  async waitVolumeGone(name: string, timeoutMs = 120_000): Promise<void> {
+    await waitFor(`LocalVolume ${name} and its replicas to be gone`, async () => (await this.getVolume(name)) === undefined && (await this.replicas(name)).length === 0, timeoutMs, 250);
+  }
+
+  private async get<T>(ref: ResourceRef, name: string): Promise<T | undefined> {
+    try {
+      return await this.clients.rest.request<T>('GET', resourcePath(ref, undefined, name));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async list<T>(ref: ResourceRef, labelSelector?: string): Promise<T[]> {
+    const out = await this.clients.rest.request<{ items: T[] }>('GET', resourcePath(ref), { query: { labelSelector } });
+    return out.items;
+  }
+}

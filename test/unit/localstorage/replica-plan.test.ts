@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { apiVersion, finalizer, type LocalVolumeReplica } from '../../../src/api/index.js';
+import type { LvReport } from '../../../src/localstorage/lvm.js';
+import { needsReconcile, planReplica } from '../../../src/localstorage/replica-plan.js';
+
+const MiB = 2 ** 20;
+const replica = (capacityBytes: number, deleting = false): LocalVolumeReplica => ({
+  apiVersion,
+  kind: 'LocalVolumeReplica',
+  metadata: { name: 'pvc-1-n1', generation: 1, finalizers: [finalizer], ...(deleting ? { deletionTimestamp: new Date('2026-01-01T00:00:00Z') } : {}) },
+  spec: { volumeName: 'pvc-1', nodeName: 'n1', poolName: 'loam-ssd', capacityBytes },
+});
+const lv = (sizeBytes: number, over: Partial<LvReport> = {}): LvReport => ({ name: 'pvc-1', vgName: 'loam-ssd', sizeBytes, tags: ['loam.io'], active: true, path: '/dev/loam-ssd/pvc-1', ...over });
+
+describe('replica plan', () => {
+  it('creates a missing LV', () => {
+    assert.deepEqual(planReplica(replica(100 * MiB), undefined), { kind: 'create' });
+  });
+
+  it('only reports an LV that exists with the right size or more (LVM rounds up to extents)', () => {
+    assert.equal(planReplica(replica(100 * MiB), lv(100 * MiB)).kind, 'report');
+    assert.equal(planReplica(replica(101 * MiB), lv(104 * MiB)).kind, 'report');
+  });
+
+  it('extends an LV smaller than the spec asks', () => {
+    assert.equal(planReplica(replica(200 * MiB), lv(104 * MiB)).kind, 'extend');
+  });
+
+  it('activates an inactive LV of the right size (after a reboot)', () => {
+    assert.equal(planReplica(replica(100 * MiB), lv(100 * MiB, { active: false })).kind, 'activate');
+  });
+
+  it('never acts on an LV without the loam.io tag: Failed while the replica lives, left in place on delete', () => {
+    const foreign = lv(50 * MiB, { tags: ['other'] });
+    assert.equal(planReplica(replica(100 * MiB), foreign).kind, 'foreign');
+    assert.deepEqual(planReplica(replica(100 * MiB, true), foreign), { kind: 'release', foreign });
+  });
+
+  it('removes our LV on delete, and releases the finalizer once no LV is left', () => {
+    assert.equal(planReplica(replica(100 * MiB, true), lv(100 * MiB)).kind, 'remove');
+    assert.deepEqual(planReplica(replica(100 * MiB, true), undefined), { kind: 'release' });
+  });
+});
+
+describe('replica informer updates', () => {
+  const base = replica(100 * MiB);
+  it('skip a status-only change (our own status write)', () => {
+    assert.equal(needsReconcile({ ...base, metadata: { ...base.metadata, resourceVersion: '9' }, status: { state: 'Ready' } }, base), false);
+  });
+
+  it('reconcile a spec change, a deletion, a finalizer or label change', () => {
+    assert.ok(needsReconcile({ ...base, metadata: { ...base.metadata, generation: 2 } }, base));
+    assert.ok(needsReconcile(replica(100 * MiB, true), base));
+    assert.ok(needsReconcile({ ...base, metadata: { ...base.metadata, finalizers: [] } }, base));
+    assert.ok(needsReconcile({ ...base, metadata: { ...base.metadata, labels: { 'loam.io/node': 'n1' } } }, base));
+  });
+});
