@@ -1,0 +1,176 @@
+/**
+ * The CSI driver end to end on real device-mapper: the host's test control plane, one VM with a
+ * pool disk, loam-node in the guest serving the Node service on /run/loam/node.sock, and
+ * loam-controller serving the Controller service, either in the guest (csi-sanity needs both
+ * sockets on one machine) or on the host (the external-provisioner and -resizer run there). The
+ * pool disk is claimed for Local Storage, so volumes become LVs in the guest.
+ *
+ * Used by test/sanity (csi-sanity), test/e2e/csi-provisioning.test.ts and bench/csi.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { apiVersion, labels, loamResources, localStorageOwner, type LocalDisk, type LocalDiskClaim, type LocalStorageNode, type MediaClass } from '../../src/api/index.js';
+import { createKubeClients, resourcePath, type KubeClients } from '../../src/kube/index.js';
+import { vgNameOfClass } from '../../src/localstorage/lvm.js';
+import { ControlPlane } from '../../tools/testenv/controlplane.js';
+import { createReadyNode } from '../../tools/testenv/nodes.js';
+import { waitFor } from '../../tools/testenv/wait.js';
+import { installGuestKubeconfig } from '../e2e/harness/cluster.js';
+import { repoRoot } from '../e2e/harness/initramfs.js';
+import { apiServerGuestAddress } from '../e2e/harness/network.js';
+import { Vm } from '../e2e/harness/vm.js';
+
+export const guestNodeSocket = '/run/loam/node.sock';
+export const guestControllerSocket = '/run/loam/controller.sock';
+
+export interface CsiClusterOptions {
+  /** VM name = Node name. */
+  nodeName: string;
+  poolDiskBytes: number;
+  /** Where loam-controller runs: `guest` (beside loam-node) or `host` (socket in a host folder). */
+  controller: 'guest' | 'host';
+  memoryMiB?: number;
+}
+
+/** An LV as the guest's own `lvs` reports it. */
+export interface GuestLv { name: string; sizeBytes: number; tags: string[]; active: boolean }
+
+/** Generous: on a loaded 2-core host a TCG guest needs minutes to start node + tsx. */
+const slowGuestMs = 300_000;
+
+const hostProcessOptions = { reject: false, all: true, stdin: 'ignore', cwd: repoRoot } as const;
+
+export class CsiCluster {
+  readonly clients: KubeClients;
+  mediaClass: MediaClass = 'SSD';
+  vgName = vgNameOfClass('SSD');
+  /** The controller socket as a path on the machine where the controller runs. */
+  controllerSocket = guestControllerSocket;
+  private kubeconfig = '';
+  private hostDir = '';
+  private hostController?: ResultPromise<typeof hostProcessOptions>;
+  private hostControllerOutput = '';
+
+  private constructor(readonly cp: ControlPlane, readonly vm: Vm, readonly opts: CsiClusterOptions) {
+    this.clients = createKubeClients(cp.kubeConfig());
+  }
+
+  static async start(opts: CsiClusterOptions): Promise<CsiCluster> {
+    const cp = await ControlPlane.start({ extraServingIps: [apiServerGuestAddress] });
+    let vm: Vm | undefined;
+    let cluster: CsiCluster | undefined;
+    try {
+      await createReadyNode(cp.kubeConfig(), opts.nodeName);
+      vm = await Vm.start({ name: opts.nodeName, apiServerPort: cp.apiPort, memoryMiB: opts.memoryMiB ?? 2048, disks: [{ id: 'pool0', sizeBytes: opts.poolDiskBytes }] });
+      cluster = new CsiCluster(cp, vm, opts);
+      cluster.kubeconfig = await installGuestKubeconfig(vm, cp);
+      await cluster.startController();
+      await cluster.startLoamNode();
+      return cluster;
+    } catch (err) {
+      if (cluster) await cluster.stop();
+      else {
+        await vm?.stop();
+        await cp.stop();
+      }
+      throw err;
+    }
+  }
+
+  /** The testenv binaries' folder (the same path in the guest: the host's root is visible there). */
+  get binDir(): string {
+    return this.cp.binDir;
+  }
+
+  private async startController(): Promise<void> {
+    if (this.opts.controller === 'guest') {
+      await this.vm.startBackground(
+        `cd ${repoRoot} && exec node --import tsx src/cmd/loam-controller.ts --kubeconfig ${this.kubeconfig} --leader-elect false --csi-endpoint unix://${guestControllerSocket}`,
+        '/run/loam-controller.log',
+      );
+      await this.waitGuestSocket(guestControllerSocket);
+      return;
+    }
+    this.hostDir = await mkdtemp(path.join(os.tmpdir(), 'loam-csi-e2e-'));
+    this.controllerSocket = path.join(this.hostDir, 'controller.sock');
+    this.hostController = execa(process.execPath, ['--import', 'tsx', 'src/cmd/loam-controller.ts', '--kubeconfig', this.cp.kubeconfigPath, '--leader-elect', 'false', '--csi-endpoint', `unix://${this.controllerSocket}`], hostProcessOptions);
+    this.hostController.all?.on('data', (d: Buffer) => {
+      this.hostControllerOutput = (this.hostControllerOutput + d.toString()).slice(-200_000);
+    });
+    await waitFor(`loam-controller's socket ${this.controllerSocket}`, async () => {
+      if (this.hostController?.exitCode !== null && this.hostController?.exitCode !== undefined) throw new Error(`loam-controller exited: ${this.hostControllerOutput.slice(-3000)}`);
+      return (await execa('test', ['-S', this.controllerSocket], { reject: false })).exitCode === 0;
+    }, 120_000, 200);
+  }
+
+  private async startLoamNode(): Promise<void> {
+    await this.vm.startBackground(
+      `cd ${repoRoot} && exec node --import tsx src/cmd/loam-node.ts --node-name ${this.opts.nodeName} --kubeconfig ${this.kubeconfig} --csi-endpoint unix://${guestNodeSocket}`,
+      '/run/loam-node.log',
+    );
+    await this.waitGuestSocket(guestNodeSocket);
+  }
+
+  private async waitGuestSocket(socket: string): Promise<void> {
+    await waitFor(`socket ${socket} in the guest`, async () => (await this.vm.runScript(`test -S ${socket}`)).exitCode === 0, slowGuestMs, 500);
+  }
+
+  /** Claims the VM's pool disk for Local Storage and waits for the LocalStorageNode to be Ready with its pool. */
+  async claimPoolDisk(): Promise<void> {
+    const dev = await this.vm.deviceWithSerial('pool0');
+    if (!dev) throw new Error('the guest does not show the pool disk');
+    let disk: LocalDisk | undefined;
+    await waitFor(`the LocalDisk of /dev/${dev} to be Available`, async () => {
+      const disks = await this.clients.rest.request<{ items: LocalDisk[] }>('GET', resourcePath(loamResources.localDisks), { query: { labelSelector: `${labels.node}=${this.opts.nodeName}` } });
+      disk = disks.items.find((d) => d.spec.devicePath === `/dev/${dev}` && d.status?.state === 'Available');
+      return disk !== undefined;
+    }, slowGuestMs, 500);
+    this.mediaClass = disk!.spec.mediaClass!;
+    this.vgName = vgNameOfClass(this.mediaClass);
+    const claim: LocalDiskClaim = {
+      apiVersion, kind: 'LocalDiskClaim',
+      metadata: { name: `${this.opts.nodeName}-pool` },
+      spec: { nodeName: this.opts.nodeName, owner: localStorageOwner, description: { mediaClass: this.mediaClass, devicePaths: [`/dev/${dev}`] } },
+    };
+    await this.clients.rest.request('POST', resourcePath(loamResources.localDiskClaims), { body: claim, query: { fieldValidation: 'Strict' } });
+    await waitFor(`LocalStorageNode ${this.opts.nodeName} Ready with pool ${this.vgName}`, async () => {
+      const lsn = await this.clients.rest.request<LocalStorageNode>('GET', resourcePath(loamResources.localStorageNodes, undefined, this.opts.nodeName)).catch(() => undefined);
+      return lsn?.status?.state === 'Ready' && (lsn.status.pools ?? []).some((p) => p.vgName === this.vgName && (p.freeBytes ?? 0) > 0);
+    }, slowGuestMs, 500);
+  }
+
+  /** The LVs of the pool's VG, from LVM's own tool in the guest. */
+  async guestLvs(): Promise<GuestLv[]> {
+    const out = await this.vm.runOk(`lvm lvs -o lv_name,lv_size,lv_tags,lv_active --units b --nosuffix --reportformat json ${this.vgName}`);
+    const rows = (JSON.parse(out) as { report: Array<{ lv: Array<Record<string, string>> }> }).report.flatMap((r) => r.lv);
+    return rows.map((r) => ({ name: r.lv_name!, sizeBytes: Number(r.lv_size), tags: (r.lv_tags ?? '').split(',').filter(Boolean), active: r.lv_active === 'active' }));
+  }
+
+  /**
+   * Runs CSI calls in the guest, one after another in one process (test/sanity/guest/csi-call.ts);
+   * resolves with their responses, throws at the first error.
+   */
+  async guestCalls(socket: string, service: 'Node' | 'Controller' | 'Identity', calls: Array<[method: string, request: object]>): Promise<unknown[]> {
+    const args = calls.flatMap(([method, request]) => [method, JSON.stringify(request)]);
+    const r = await this.vm.run(['node', '--import', 'tsx', 'test/sanity/guest/csi-call.ts', socket, service, ...args], { cwd: repoRoot, timeoutMs: 300_000 });
+    if (r.exitCode !== 0) throw new Error(`CSI calls in the guest failed (exit ${r.exitCode}): ${r.stdout}${r.stderr}`);
+    return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+  }
+
+  /** The tails of loam-node's and loam-controller's logs, for a failure. */
+  async logs(): Promise<string> {
+    const tail = async (file: string): Promise<string> => (await this.vm.readFile(file).catch(() => Buffer.from(''))).toString().slice(-6000);
+    const controller = this.opts.controller === 'guest' ? await tail('/run/loam-controller.log') : this.hostControllerOutput.slice(-6000);
+    return `--- loam-node (guest)\n${await tail('/run/loam-node.log')}\n--- loam-controller (${this.opts.controller})\n${controller}`;
+  }
+
+  async stop(): Promise<void> {
+    this.hostController?.kill('SIGTERM');
+    await this.hostController;
+    await this.vm.stop();
+    await this.cp.stop();
+    if (this.hostDir) await rm(this.hostDir, { recursive: true, force: true });
+  }
+}
