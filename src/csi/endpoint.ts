@@ -32,7 +32,10 @@ export async function serveCsiEndpoint(opts: CsiEndpointOptions): Promise<Runnin
   const server = new CsiServer({ endpoint: opts.endpoint, logger: opts.logger });
   server.addIdentity(createIdentityService({
     ready: () => (opts.controller ? opts.controller.ready() : started),
-    controller: opts.controller !== undefined,
+    // Plugin capabilities describe the driver as a whole (CSI spec), and lvm.loam.io has a
+    // Controller service even where this socket serves only the Node service; csi-sanity and
+    // COs read them from whichever socket they hold.
+    controller: true,
   }));
   if (opts.controller) server.addController(opts.controller);
   if (opts.node) server.addNode(opts.node);

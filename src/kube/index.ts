@@ -16,3 +16,4 @@ export { LeaderElector, type LeaderElectionOptions } from './leader.js';
 export { withRetry, type RetryOptions } from './retry.js';
 export { statusCodeOf, statusBodyOf, apiErrorMessage, isNotFound, isConflict, isAlreadyExists, isGone, isTransient, socketCodeOf, wrapError } from './errors.js';
 export { microTime } from './time.js';
+export { compareAndSwap, type WriteOutcome } from './compare-and-swap.js';

@@ -5,21 +5,12 @@
  * else changed the object: re-read and decide again), never retried blindly.
  */
 import { finalizer, loamResources, type LocalDisk, type LocalDiskClaim } from '../api/index.js';
-import { isConflict, isNotFound, mergePatch, patchStatus, resourcePath, type KubeClients } from '../kube/index.js';
+import { isNotFound, mergePatch, patchStatus, resourcePath, type KubeClients } from '../kube/index.js';
+import { compareAndSwap, type WriteOutcome } from '../kube/compare-and-swap.js';
 
 export const fieldManager = 'loam-controller';
 
-export type WriteOutcome<T> = { ok: true; object: T } | { ok: false; conflict: boolean; gone: boolean };
-
-async function compareAndSwap<T>(write: () => Promise<T>): Promise<WriteOutcome<T>> {
-  try {
-    return { ok: true, object: await write() };
-  } catch (err) {
-    if (isConflict(err)) return { ok: false, conflict: true, gone: false };
-    if (isNotFound(err)) return { ok: false, conflict: false, gone: true };
-    throw err;
-  }
-}
+export type { WriteOutcome };
 
 /** Sets `spec.claimRef` (and `spec.owner`) of a disk, only if it still has the resourceVersion we decided on. */
 export function bindDisk(clients: Pick<KubeClients, 'rest'>, disk: LocalDisk, claim: LocalDiskClaim, owner: string): Promise<WriteOutcome<LocalDisk>> {

@@ -6,23 +6,14 @@
  * after a crash).
  */
 import { apiVersion, finalizer, labels, loamResources, localVolumeReplicaName, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica } from '../api/index.js';
-import { isAlreadyExists, isConflict, isNotFound, mergePatch, patchStatus, resourcePath, type KubeClients, type ResourceRef } from '../kube/index.js';
+import { isAlreadyExists, isNotFound, mergePatch, patchStatus, resourcePath, type KubeClients, type ResourceRef } from '../kube/index.js';
+import { compareAndSwap, type WriteOutcome } from '../kube/compare-and-swap.js';
 
 export const fieldManager = 'loam-controller';
 
-export type WriteOutcome<T> = { ok: true; object: T } | { ok: false; conflict: boolean; gone: boolean };
+export type { WriteOutcome };
 
 type Clients = Pick<KubeClients, 'rest'>;
-
-async function compareAndSwap<T>(write: () => Promise<T>): Promise<WriteOutcome<T>> {
-  try {
-    return { ok: true, object: await write() };
-  } catch (err) {
-    if (isConflict(err)) return { ok: false, conflict: true, gone: false };
-    if (isNotFound(err)) return { ok: false, conflict: false, gone: true };
-    throw err;
-  }
-}
 
 /** Adds or removes `loam.io/protect` on any Loam object, under its resourceVersion (the whole list is written). */
 export function setFinalizer<T extends LocalVolume | LocalVolumeReplica | LocalStorageNode | { metadata: LocalVolume['metadata'] }>(

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { apiVersion, labels, loamResources, localStorageOwner, type LocalDisk, type LocalDiskClaim, type LocalStorageNode, type MediaClass } from '../../src/api/index.js';
+import { loamResources, type LocalStorageNode, type MediaClass } from '../../src/api/index.js';
 import { createKubeClients, resourcePath, type KubeClients } from '../../src/kube/index.js';
 import { vgNameOfClass } from '../../src/localstorage/lvm.js';
 import { ControlPlane } from '../../tools/testenv/controlplane.js';
@@ -20,6 +20,7 @@ import { waitFor } from '../../tools/testenv/wait.js';
 import { installGuestKubeconfig } from '../e2e/harness/cluster.js';
 import { repoRoot } from '../e2e/harness/initramfs.js';
 import { apiServerGuestAddress } from '../e2e/harness/network.js';
+import { claimGuestPoolDisk, guestLvs, type GuestLv } from '../e2e/harness/local-storage.js';
 import { Vm } from '../e2e/harness/vm.js';
 
 export const guestNodeSocket = '/run/loam/node.sock';
@@ -35,7 +36,6 @@ export interface CsiClusterOptions {
 }
 
 /** An LV as the guest's own `lvs` reports it. */
-export interface GuestLv { name: string; sizeBytes: number; tags: string[]; active: boolean }
 
 /** Generous: on a loaded 2-core host a TCG guest needs minutes to start node + tsx. */
 const slowGuestMs = 300_000;
@@ -119,22 +119,7 @@ export class CsiCluster {
 
   /** Claims the VM's pool disk for Local Storage and waits for the LocalStorageNode to be Ready with its pool. */
   async claimPoolDisk(): Promise<void> {
-    const dev = await this.vm.deviceWithSerial('pool0');
-    if (!dev) throw new Error('the guest does not show the pool disk');
-    let disk: LocalDisk | undefined;
-    await waitFor(`the LocalDisk of /dev/${dev} to be Available`, async () => {
-      const disks = await this.clients.rest.request<{ items: LocalDisk[] }>('GET', resourcePath(loamResources.localDisks), { query: { labelSelector: `${labels.node}=${this.opts.nodeName}` } });
-      disk = disks.items.find((d) => d.spec.devicePath === `/dev/${dev}` && d.status?.state === 'Available');
-      return disk !== undefined;
-    }, slowGuestMs, 500);
-    this.mediaClass = disk!.spec.mediaClass!;
-    this.vgName = vgNameOfClass(this.mediaClass);
-    const claim: LocalDiskClaim = {
-      apiVersion, kind: 'LocalDiskClaim',
-      metadata: { name: `${this.opts.nodeName}-pool` },
-      spec: { nodeName: this.opts.nodeName, owner: localStorageOwner, description: { mediaClass: this.mediaClass, devicePaths: [`/dev/${dev}`] } },
-    };
-    await this.clients.rest.request('POST', resourcePath(loamResources.localDiskClaims), { body: claim, query: { fieldValidation: 'Strict' } });
+    ({ mediaClass: this.mediaClass, vgName: this.vgName } = await claimGuestPoolDisk(this.vm, this.clients, this.opts.nodeName, slowGuestMs));
     await waitFor(`LocalStorageNode ${this.opts.nodeName} Ready with pool ${this.vgName}`, async () => {
       const lsn = await this.clients.rest.request<LocalStorageNode>('GET', resourcePath(loamResources.localStorageNodes, undefined, this.opts.nodeName)).catch(() => undefined);
       return lsn?.status?.state === 'Ready' && (lsn.status.pools ?? []).some((p) => p.vgName === this.vgName && (p.freeBytes ?? 0) > 0);
@@ -142,10 +127,8 @@ export class CsiCluster {
   }
 
   /** The LVs of the pool's VG, from LVM's own tool in the guest. */
-  async guestLvs(): Promise<GuestLv[]> {
-    const out = await this.vm.runOk(`lvm lvs -o lv_name,lv_size,lv_tags,lv_active --units b --nosuffix --reportformat json ${this.vgName}`);
-    const rows = (JSON.parse(out) as { report: Array<{ lv: Array<Record<string, string>> }> }).report.flatMap((r) => r.lv);
-    return rows.map((r) => ({ name: r.lv_name!, sizeBytes: Number(r.lv_size), tags: (r.lv_tags ?? '').split(',').filter(Boolean), active: r.lv_active === 'active' }));
+  guestLvs(): Promise<GuestLv[]> {
+    return guestLvs(this.vm, this.vgName);
   }
 
   /**

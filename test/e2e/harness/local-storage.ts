@@ -37,6 +37,36 @@ export interface GuestLv {
 
 const controllerOptions = { reject: false, all: true, stdin: 'ignore', cwd: repoRoot } as const;
 
+/**
+ * Claims the VM's disk with serial `pool0` for Local Storage once its LocalDisk is Available, as an
+ * administrator would; returns the disk's media class and the VG it will join.
+ */
+export async function claimGuestPoolDisk(vm: Vm, clients: KubeClients, nodeName: string, timeoutMs: number): Promise<{ mediaClass: MediaClass; vgName: string }> {
+  const dev = await vm.deviceWithSerial('pool0');
+  if (!dev) throw new Error('the guest does not show the pool disk');
+  let disk: LocalDisk | undefined;
+  await waitFor(`the LocalDisk of /dev/${dev} to be Available`, async () => {
+    const disks = await clients.rest.request<{ items: LocalDisk[] }>('GET', resourcePath(loamResources.localDisks), { query: { labelSelector: `${labels.node}=${nodeName}` } });
+    disk = disks.items.find((d) => d.spec.devicePath === `/dev/${dev}` && d.status?.state === 'Available');
+    return disk !== undefined;
+  }, timeoutMs, 500);
+  const mediaClass = disk!.spec.mediaClass!;
+  const claim: LocalDiskClaim = {
+    apiVersion, kind: 'LocalDiskClaim',
+    metadata: { name: `${nodeName}-pool` },
+    spec: { nodeName, owner: localStorageOwner, description: { mediaClass, devicePaths: [`/dev/${dev}`] } },
+  };
+  await clients.rest.request('POST', resourcePath(loamResources.localDiskClaims), { body: claim, query: { fieldValidation: 'Strict' } });
+  return { mediaClass, vgName: vgNameOfClass(mediaClass) };
+}
+
+/** The LVs of a VG as the guest's `lvs` reports them (LVM's own tool, not Loam's door). */
+export async function guestLvs(vm: Vm, vgName: string): Promise<GuestLv[]> {
+  const out = await vm.runOk(`lvm lvs -o lv_name,lv_size,lv_tags,lv_active --units b --nosuffix --reportformat json ${vgName}`);
+  const rows = (JSON.parse(out) as { report: Array<{ lv: Array<Record<string, string>> }> }).report.flatMap((r) => r.lv);
+  return rows.map((r) => ({ name: r.lv_name!, sizeBytes: Number(r.lv_size), tags: (r.lv_tags ?? '').split(',').filter(Boolean), active: r.lv_active === 'active' }));
+}
+
 export class LocalStorageCluster {
   readonly clients: KubeClients;
   /** Set once the claim bound the pool disk: the media class of the VM's disk, and its VG. */
@@ -133,31 +163,15 @@ export class LocalStorageCluster {
    * waits until its VG exists in the guest. Returns how long the claim took to become a VG.
    */
   async claimPoolDisk(): Promise<number> {
-    const dev = await this.vm.deviceWithSerial('pool0');
-    if (!dev) throw new Error('the guest does not show the pool disk');
-    let disk: LocalDisk | undefined;
-    await waitFor(`the LocalDisk of /dev/${dev} to be Available`, async () => {
-      disk = (await this.list<LocalDisk>(loamResources.localDisks, `${labels.node}=${this.opts.nodeName}`)).find((d) => d.spec.devicePath === `/dev/${dev}` && d.status?.state === 'Available');
-      return disk !== undefined;
-    }, 300_000, 500);
-    this.mediaClass = disk!.spec.mediaClass!;
-    this.vgName = vgNameOfClass(this.mediaClass);
-    const claim: LocalDiskClaim = {
-      apiVersion, kind: 'LocalDiskClaim',
-      metadata: { name: `${this.opts.nodeName}-pool` },
-      spec: { nodeName: this.opts.nodeName, owner: localStorageOwner, description: { mediaClass: this.mediaClass, devicePaths: [`/dev/${dev}`] } },
-    };
     const started = Date.now();
-    await this.clients.rest.request('POST', resourcePath(loamResources.localDiskClaims), { body: claim, query: { fieldValidation: 'Strict' } });
+    ({ mediaClass: this.mediaClass, vgName: this.vgName } = await claimGuestPoolDisk(this.vm, this.clients, this.opts.nodeName, 300_000));
     await waitFor(`VG ${this.vgName} in the guest`, async () => (await this.vm.runScript(`lvm vgs ${this.vgName}`)).exitCode === 0, 120_000, 500);
     return Date.now() - started;
   }
 
   /** The LVs of the pool's VG as the guest's `lvs` reports them (LVM's own tool, not Loam's door). */
-  async guestLvs(): Promise<GuestLv[]> {
-    const out = await this.vm.runOk(`lvm lvs -o lv_name,lv_size,lv_tags,lv_active --units b --nosuffix --reportformat json ${this.vgName}`);
-    const rows = (JSON.parse(out) as { report: Array<{ lv: Array<Record<string, string>> }> }).report.flatMap((r) => r.lv);
-    return rows.map((r) => ({ name: r.lv_name!, sizeBytes: Number(r.lv_size), tags: (r.lv_tags ?? '').split(',').filter(Boolean), active: r.lv_active === 'active' }));
+  guestLvs(): Promise<GuestLv[]> {
+    return guestLvs(this.vm, this.vgName);
   }
 
   // --- Volumes, as the CSI controller would write them

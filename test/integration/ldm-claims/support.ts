@@ -3,6 +3,7 @@
  * LocalDisks written the way loam-node writes them (create, then a status patch), and readers for
  * what a user looks at (claim status, disk claimRef, events).
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { apiVersion, formatCapacity, labels, loamResources, type LocalDisk, type LocalDiskClaim, type LocalDiskState, type MediaClass, type DiskClaimDescription } from '../../../src/api/index.js';
@@ -127,4 +128,17 @@ export async function eventsAbout(c: KubeClients, kind: string, name: string): P
   return list.items
     .filter((e) => e.regarding?.kind === kind && e.regarding.name === name)
     .map((e) => ({ type: e.type, reason: e.reason, note: e.note ?? '', related: e.related?.name }));
+}
+
+/** SIGTERM, then: it exits 0 within 15 s, and its log has no error and no failed reconcile. */
+export async function stopController(controller: RunningController): Promise<void> {
+  controller.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([controller.exited, new Promise<string>((r) => (timer = setTimeout(() => r('timeout'), 15_000)))]);
+  clearTimeout(timer);
+  controller.child.kill('SIGKILL');
+  await controller.exited;
+  assert.equal(code, 0, 'loam-controller exits 0 on SIGTERM');
+  const failures = controller.stderr().split('\n').filter((l) => /"level":"error"|reconcile failed/.test(l));
+  assert.deepEqual(failures, [], 'no reconcile failed or retried in a loop');
 }

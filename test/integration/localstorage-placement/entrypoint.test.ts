@@ -2,21 +2,9 @@ import assert from 'node:assert/strict';
 import { coreResources, resourcePath } from '../../../src/kube/index.js';
 import { createReadyNode } from '../../../tools/testenv/nodes.js';
 import { waitFor } from '../../../tools/testenv/wait.js';
-import { clients, startController, suffix, type RunningController } from '../ldm-claims/support.js';
+import { clients, startController, stopController, suffix, type RunningController } from '../ldm-claims/support.js';
 import { controlPlane } from '../setup.js';
 import { agentReady, cleanup, createStorageNode, createVolume, Gi, replicasOf, waitForVolume } from './support.js';
-
-async function stopController(controller: RunningController): Promise<void> {
-  controller.child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([controller.exited, new Promise<string>((r) => (timer = setTimeout(() => r('timeout'), 15_000)))]);
-  clearTimeout(timer);
-  controller.child.kill('SIGKILL');
-  await controller.exited;
-  assert.equal(code, 0, 'loam-controller exits 0 on SIGTERM');
-  const failures = controller.stderr().split('\n').filter((l) => /"level":"error"|reconcile failed/.test(l));
-  assert.deepEqual(failures, [], 'no reconcile failed or retried in a loop');
-}
 
 describe('loam-controller places volumes (a real process)', function () {
   this.timeout(60_000);
