@@ -1,26 +1,18 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { apiVersion, loamResources, type LocalVolume } from '../../../src/api/index.js';
-import { createControllerService, type CsiControllerService } from '../../../src/csi/controller-service.js';
-import { createIdentityService } from '../../../src/csi/identity.js';
-import { CsiServer } from '../../../src/csi/server.js';
 import { mergePatch, patchStatus, resourcePath, type KubeClients } from '../../../src/kube/index.js';
 import { waitFor } from '../../../tools/testenv/wait.js';
 import { clients, suffix } from '../ldm-claims/support.js';
 import { cleanup, createStorageNode, getVolume } from '../localstorage-placement/support.js';
-import { createRequest, CsiTestClient, Gi, grpcError, socketDir } from './support.js';
-
-const topo = (node: string): { segments: Record<string, string> } => ({ segments: { 'topology.loam.io/node': node } });
+import { createRequest, CsiTestClient, Gi, grpcError, startControllerEndpoint, topo } from './support.js';
 
 describe('csi controller service (real API server, real socket; the test plays the volume placer)', function () {
   this.timeout(60_000);
   const run = suffix();
   let c: KubeClients;
-  let service: CsiControllerService;
-  let server: CsiServer;
   let client: CsiTestClient;
-  let dirs: Awaited<ReturnType<typeof socketDir>>;
+  let endpoint: Awaited<ReturnType<typeof startControllerEndpoint>>;
   const volumes: string[] = [];
   const storageNodes: string[] = [];
   const name = (what: string): string => {
@@ -52,21 +44,14 @@ describe('csi controller service (real API server, real socket; the test plays t
 
   before(async () => {
     c = clients();
-    dirs = await socketDir();
-    service = createControllerService({ clients: c, waitTimeoutMs: 8_000 });
-    await service.start();
-    server = new CsiServer({ endpoint: join(dirs.dir, 'controller.sock') }).addIdentity(createIdentityService({ ready: () => service.ready() })).addController(service);
-    await server.start();
-    client = new CsiTestClient(server.socketPath);
+    endpoint = await startControllerEndpoint(c, 8_000);
+    client = endpoint.client;
   });
 
   afterEach(async () => cleanup(c, volumes, storageNodes));
 
   after(async () => {
-    client.close();
-    await server.stop();
-    await service.stop();
-    await dirs.remove();
+    await endpoint.stop();
   });
 
   it('is ready once its informers have synced, and advertises its capabilities', async () => {

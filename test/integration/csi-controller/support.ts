@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { CreateVolumeRequest } from '../../../src/csi/generated/csi/v1/CreateVolumeRequest.js';
+import { createControllerService } from '../../../src/csi/controller-service.js';
+import { serveCsiEndpoint } from '../../../src/csi/endpoint.js';
 import { csiGrpcObject } from '../../../src/csi/server.js';
+import type { KubeClients } from '../../../src/kube/index.js';
 
 export const Gi = 2 ** 30;
 
@@ -68,4 +71,23 @@ export function createRequest(name: string, overrides: Partial<CreateVolumeReque
 export async function socketDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'loam-csi-'));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A CreateVolume topology segment naming one node. */
+export const topo = (node: string): { segments: Record<string, string> } => ({ segments: { 'topology.loam.io/node': node } });
+
+/** The Controller endpoint as loam-controller serves it (serveCsiEndpoint), on a socket in a temporary folder, with a client. */
+export async function startControllerEndpoint(c: KubeClients, waitTimeoutMs: number): Promise<{ client: CsiTestClient; stop: () => Promise<void> }> {
+  const dirs = await socketDir();
+  const endpoint = join(dirs.dir, 'controller.sock');
+  const running = await serveCsiEndpoint({ endpoint, controller: createControllerService({ clients: c, waitTimeoutMs }) });
+  const client = new CsiTestClient(endpoint);
+  return {
+    client,
+    stop: async () => {
+      client.close();
+      await running.stop();
+      await dirs.remove();
+    },
+  };
 }

@@ -1,42 +1,31 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { coreResources, resourcePath, type KubeClients } from '../../../src/kube/index.js';
-import { createControllerService, type CsiControllerService } from '../../../src/csi/controller-service.js';
-import { CsiServer } from '../../../src/csi/server.js';
 import { VolumePlacer } from '../../../src/localstorage/volume-placer.js';
 import { createReadyNode } from '../../../tools/testenv/nodes.js';
 import { waitFor } from '../../../tools/testenv/wait.js';
 import { clients, suffix } from '../ldm-claims/support.js';
 import { agentReady, agentRemoved, cleanup, createStorageNode, getVolume, replicasOf } from '../localstorage-placement/support.js';
 import { controlPlane } from '../setup.js';
-import { createRequest, CsiTestClient, Gi, grpcError, socketDir } from './support.js';
-
-const topo = (node: string): { segments: Record<string, string> } => ({ segments: { 'topology.loam.io/node': node } });
+import { createRequest, CsiTestClient, Gi, grpcError, startControllerEndpoint, topo } from './support.js';
 
 describe('csi controller with the real VolumePlacer in-process (the test plays the node agents)', function () {
   this.timeout(60_000);
   const run = suffix();
   let c: KubeClients;
   let placer: VolumePlacer;
-  let service: CsiControllerService;
-  let server: CsiServer;
   let client: CsiTestClient;
-  let dirs: Awaited<ReturnType<typeof socketDir>>;
+  let endpoint: Awaited<ReturnType<typeof startControllerEndpoint>>;
   const volumes: string[] = [];
   const storageNodes: string[] = [];
   const nodes: string[] = [];
 
   before(async () => {
     c = clients();
-    dirs = await socketDir();
     placer = new VolumePlacer({ clients: c, identity: `csi-test-${run}` });
     await placer.start();
-    service = createControllerService({ clients: c, waitTimeoutMs: 20_000 });
-    await service.start();
-    server = new CsiServer({ endpoint: join(dirs.dir, 'c.sock') }).addController(service);
-    await server.start();
-    client = new CsiTestClient(server.socketPath);
+    endpoint = await startControllerEndpoint(c, 20_000);
+    client = endpoint.client;
     for (const [n, free] of [['a', 10], ['b', 20]] as const) {
       const name = `csi-${n}-${run}`;
       nodes.push(name);
@@ -47,13 +36,10 @@ describe('csi controller with the real VolumePlacer in-process (the test plays t
   });
 
   after(async () => {
-    client.close();
-    await server.stop();
-    await service.stop();
+    await endpoint.stop();
     await cleanup(c, volumes, storageNodes);
     await placer.stop();
     for (const n of nodes) await c.rest.request('DELETE', resourcePath(coreResources.nodes, undefined, n)).catch(() => undefined);
-    await dirs.remove();
   });
 
   it('CreateVolume → placement on the preferred node → replica Ready → topology of that node; DeleteVolume waits for the LV removal', async () => {
