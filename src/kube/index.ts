@@ -2,6 +2,7 @@
 export { loadKubeConfig, createKubeClients, type KubeClients, type KubeConfigSource } from './client.js';
 export { RestClient, type Query, type RequestOptions, type WatchEvent, type WatchOptions } from './rest.js';
 export { resourceRef, coreResources, apiVersionOf, resourcePath, objectKey, splitKey, type ResourceRef } from './resource.js';
+export { OwnWrites, newerCopy, type OwnWritesOptions } from './own-writes.js';
 export { ObjectCache, labelIndex, fieldIndex, diffSnapshot, type IndexFunc, type SnapshotDiff } from './cache.js';
 export { Informer, type InformerEvents, type InformerOptions, type EventSource, type RelistReason } from './informer.js';
 export { Backoff, backoffDelay, sleep, type BackoffOptions } from './backoff.js';

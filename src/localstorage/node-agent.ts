@@ -50,7 +50,7 @@ export class LocalStorageAgent {
       activationFailures: () => this.pools.activationFailures(),
       logger: this.log,
     });
-    this.replicas = new ReplicaReconciler({ clients: opts.clients, nodeName: opts.nodeName, lvm, recorder, onPoolsChanged, logger: this.log });
+    this.replicas = new ReplicaReconciler({ clients: opts.clients, nodeName: opts.nodeName, lvm, recorder, pools: this.reporter, logger: this.log });
   }
 
   async start(): Promise<void> {

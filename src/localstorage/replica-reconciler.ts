@@ -1,9 +1,14 @@
 /**
  * The node agent's ReplicaReconciler: turns the LocalVolumeReplicas of its node into LVs and reports
  * them. The shape is the usual one: read the replica from the cache (gone → done) → skip another
- * node's → make sure the finalizer is there → act idempotently (look with `lvs` first, so a restart
- * after a crash never runs lvcreate twice) → write status → on deletion remove the LV ("already
- * gone" is success), then drop the finalizer.
+ * node's → make sure the finalizer is there → act idempotently → write status → on deletion remove
+ * the LV ("already gone" is success), then drop the finalizer.
+ *
+ * Acting idempotently: a replica that has reported an LV is looked up with `lvs` and planned from
+ * what is there. A replica that never reported one goes straight to lvcreate, which refuses a name
+ * that is taken; only then is the LV looked at (our previous life made it before a crash, or it is
+ * someone else's). So a new volume costs one LVM command, and a restart never creates twice.
+ * The pool report follows each change by arithmetic (StorageNodeReporter.lvChanged).
  *
  * LVM failures become the replica's status.message and a Warning Event carrying LVM's own line,
  * and the key is retried with the Controller's backoff. Only what retrying cannot fix (an LV of our
@@ -17,8 +22,9 @@ import { finalizer, labels, loamResources, validateLocalVolumeReplica, type Loca
 import { componentLogger, type Logger } from '../common/logger.js';
 import { Controller, Informer, isConflict, isNotFound, mergePatch, patchStatus, sleep, type EventRecorder, type KubeClients, type ReconcileResult } from '../kube/index.js';
 import { LvmError, type Lvm, type LvReport } from './lvm.js';
-import { isLoamLv, needsReconcile, planReplica } from './replica-plan.js';
+import { isLoamLv, needsReconcile, planReplica, type ReplicaAction } from './replica-plan.js';
 import { notReadyStatus, readyStatus, stateDuring, statusPatch, type ReplicaReason } from './replica-status.js';
+import type { LvChange } from './storage-node.js';
 
 export const replicaFieldManager = 'loam-node';
 
@@ -27,8 +33,8 @@ export interface ReplicaReconcilerOptions {
   nodeName: string;
   lvm: Lvm;
   recorder: EventRecorder;
-  /** Called after an LV was created, grown or removed, so the node's pool report follows. */
-  onPoolsChanged: () => Promise<void>;
+  /** The node's pool report: told of every LV change; knows each VG's extent size. */
+  pools: PoolReportView;
   workers?: number;
   logger?: Logger;
   /** Every replica of the node is reconciled this often (ms, default 60 s): LVs changed behind our back, Failed replicas. */
@@ -37,6 +43,13 @@ export interface ReplicaReconcilerOptions {
   failedRecheckMs?: number;
   /** Test hook, see the module comment. */
   pauseAfterCreateMs?: number;
+}
+
+/** What the reconciler needs of the StorageNodeReporter. */
+export interface PoolReportView {
+  extentBytes(vgName: string): number | undefined;
+  lvChanged(change: LvChange): Promise<void>;
+  refresh(): Promise<void>;
 }
 
 type LvStep = 'create' | 'extend' | 'activate' | 'remove';
@@ -128,23 +141,32 @@ export class ReplicaReconciler {
   }
 
   private async act(replica: LocalVolumeReplica, signal: AbortSignal, log: Logger): Promise<ReconcileResult | void> {
+    const { poolName: vg, volumeName: lvName } = replica.spec;
+    const neverReported = !replica.metadata.deletionTimestamp && replica.status?.allocatedBytes === undefined;
+    const lv = neverReported ? undefined : await this.opts.lvm.findLv(vg, lvName, { signal });
+    return this.perform(replica, planReplica(replica, lv), signal, log);
+  }
+
+  private async perform(replica: LocalVolumeReplica, action: ReplicaAction, signal: AbortSignal, log: Logger): Promise<ReconcileResult | void> {
     const { poolName: vg, volumeName: lvName, capacityBytes } = replica.spec;
-    const lv = await this.opts.lvm.findLv(vg, lvName, { signal });
-    const action = planReplica(replica, lv);
+    const extentBytes = this.opts.pools.extentBytes(vg);
     switch (action.kind) {
       case 'create': {
-        const created = await this.lvStep(replica, 'create', () => this.createLv(vg, lvName, capacityBytes, signal));
+        const outcome = await this.lvStep(replica, 'create', () => this.createLv(vg, lvName, capacityBytes, extentBytes, signal));
+        // It was there already (made before a crash): plan from what is there.
+        if (!outcome.created) return this.perform(replica, planReplica(replica, outcome.lv), signal, log);
+        const created = outcome.lv;
         log.info('LV created', { lv: created.path, bytes: created.sizeBytes });
         if (this.pauseAfterCreateMs > 0) await sleep(this.pauseAfterCreateMs, signal);
-        await this.poolsChanged(log);
+        await this.poolsChanged(log, { lv: created, previousBytes: 0 });
         void this.event(replica, 'Normal', 'LvCreated', 'CreateLv', `created LV ${created.path} of ${created.sizeBytes} bytes`);
         return this.writeReady(replica, created);
       }
       case 'extend': {
         await this.writeStatus(replica, notReadyStatus(replica, 'Expanding', 'Expanding', `growing LV ${action.lv.path} from ${action.lv.sizeBytes} to ${capacityBytes} bytes`, new Date()));
-        const grown = await this.lvStep(replica, 'extend', () => this.opts.lvm.lvextend({ vgName: vg, lvName, sizeBytes: capacityBytes }, { signal }));
+        const grown = await this.lvStep(replica, 'extend', () => this.opts.lvm.lvextend({ vgName: vg, lvName, sizeBytes: capacityBytes, extentBytes }, { signal, current: action.lv }));
         log.info('LV extended', { lv: grown.path, from: action.lv.sizeBytes, to: grown.sizeBytes });
-        await this.poolsChanged(log);
+        await this.poolsChanged(log, { lv: grown, previousBytes: action.lv.sizeBytes });
         void this.event(replica, 'Normal', 'LvExtended', 'ExtendLv', `grew LV ${grown.path} from ${action.lv.sizeBytes} to ${grown.sizeBytes} bytes`);
         return this.writeReady(replica, grown);
       }
@@ -156,16 +178,17 @@ export class ReplicaReconciler {
         return this.writeReady(replica, active);
       }
       case 'report':
-        // Status that does not show this LV yet: the agent died after lvcreate/lvextend, before reporting.
+        // Status that does not show this LV yet: the agent died after lvcreate/lvextend, before
+        // reporting; whether the pool report counted it is unknown, so LVM is read again.
         if (replica.status?.allocatedBytes !== action.lv.sizeBytes) await this.poolsChanged(log);
         return this.writeReady(replica, action.lv);
       case 'foreign':
         throw foreignLv(vg, lvName);
       case 'remove': {
         await this.writeStatus(replica, notReadyStatus(replica, 'Deleting', 'Deleting', `removing LV ${action.lv.path}`, new Date()));
-        await this.lvStep(replica, 'remove', () => this.opts.lvm.lvremove(vg, lvName, { signal }));
+        const removed = await this.lvStep(replica, 'remove', () => this.opts.lvm.lvremove(vg, lvName, { signal, current: action.lv }));
         log.info('LV removed', { lv: action.lv.path });
-        await this.poolsChanged(log);
+        await this.poolsChanged(log, removed ? { removed: action.lv } : undefined);
         void this.event(replica, 'Normal', 'LvRemoved', 'RemoveLv', `removed LV ${action.lv.path}`);
         return this.removeFinalizer(replica);
       }
@@ -176,19 +199,19 @@ export class ReplicaReconciler {
   }
 
   /**
-   * lvcreate, safe to repeat after a crash: the caller looked first; if lvcreate still fails, a
-   * look again tells "someone (our previous life) made it meanwhile" from a real failure, and a
-   * missing VG is named as such.
+   * lvcreate, safe to repeat after a crash: when it fails, a look tells "someone (our previous
+   * life) made it" (returned with created false; a foreign LV is refused) from a real failure, and
+   * a missing VG is named as such.
    */
-  private async createLv(vgName: string, lvName: string, sizeBytes: number, signal: AbortSignal): Promise<LvReport> {
+  private async createLv(vgName: string, lvName: string, sizeBytes: number, extentBytes: number | undefined, signal: AbortSignal): Promise<{ lv: LvReport; created: boolean }> {
     try {
-      return await this.opts.lvm.lvcreate({ vgName, lvName, sizeBytes }, { signal });
+      return { lv: await this.opts.lvm.lvcreate({ vgName, lvName, sizeBytes, extentBytes }, { signal }), created: true };
     } catch (err) {
       if (!(err instanceof LvmError)) throw err;
       const existing = await this.opts.lvm.findLv(vgName, lvName, { signal });
       if (existing) {
         if (!isLoamLv(existing)) throw foreignLv(vgName, lvName);
-        return existing;
+        return { lv: existing, created: false };
       }
       const vgs = await this.opts.lvm.vgs({ signal });
       if (!vgs.some((v) => v.name === vgName)) {
@@ -258,12 +281,15 @@ export class ReplicaReconciler {
       { metadata: { finalizers: replica.metadata.finalizers.filter((f) => f !== finalizer) } }, { resourceVersion: replica.metadata.resourceVersion, fieldManager: replicaFieldManager });
   }
 
-  /** The pool report is the PoolManager's; a failure there must not undo or repeat LV work. */
-  private async poolsChanged(log: Logger): Promise<void> {
+  /**
+   * Tells the pool report of a change (or, without one, has it read LVM again). A failure there
+   * must not undo or repeat LV work: the heartbeat's full read catches up.
+   */
+  private async poolsChanged(log: Logger, change?: LvChange): Promise<void> {
     try {
-      await this.opts.onPoolsChanged();
+      await (change ? this.opts.pools.lvChanged(change) : this.opts.pools.refresh());
     } catch (err) {
-      log.warn('pool report refresh failed; the pool manager\'s own resync will catch up', { error: (err as Error).message });
+      log.warn('pool report update failed; the next full read will catch up', { error: (err as Error).message });
     }
   }
 

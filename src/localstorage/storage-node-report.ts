@@ -14,6 +14,28 @@ export interface LvmSnapshot {
   lvs: LvReport[];
 }
 
+/** An LV the ReplicaReconciler created, grew or removed: `lv` as it is now, or `removed`. */
+export type LvChange = { lv: LvReport; previousBytes: number } | { removed: LvReport };
+
+/**
+ * The snapshot after an LV change, by arithmetic: a linear LV takes exactly its (extent-rounded)
+ * size from its VG's free space and gives it back when removed. A snapshot without the VG is
+ * returned as it is (the caller reads LVM instead).
+ */
+export function applyLvChange(snapshot: LvmSnapshot, change: LvChange): LvmSnapshot {
+  const lv = 'removed' in change ? change.removed : change.lv;
+  const vg = snapshot.vgs.find((v) => v.name === lv.vgName);
+  if (!vg) return snapshot;
+  const grownBy = 'removed' in change ? -change.removed.sizeBytes : change.lv.sizeBytes - change.previousBytes;
+  const others = snapshot.lvs.filter((l) => !(l.vgName === lv.vgName && l.name === lv.name));
+  const lvs = 'removed' in change ? others : [...others, change.lv];
+  return {
+    ...snapshot,
+    vgs: snapshot.vgs.map((v) => (v === vg ? { ...v, freeBytes: Math.max(0, v.freeBytes - grownBy), lvCount: lvs.filter((l) => l.vgName === v.name).length } : v)),
+    lvs,
+  };
+}
+
 export interface StorageNodeInput {
   /** What LVM reported; undefined when a report failed (then `lvmError` says why). */
   lvm?: LvmSnapshot;

@@ -2,9 +2,16 @@
  * Keeps the node's LocalStorageNode current: spec applied once (server-side apply), status from
  * `vgs`/`pvs`/`lvs` patched on `/status` when the pools change and at every heartbeat.
  *
- * `refresh()` is what the PoolManager and the ReplicaReconciler call after they changed LVM: it
- * resolves once a report read *after* the call has been written, so a replica's status is never
- * written before its LV shows in the pool's freeBytes. Concurrent calls coalesce into one read.
+ * `refresh()` is what the PoolManager calls after it changed the VGs: it resolves once a report
+ * read *after* the call has been written. Concurrent calls coalesce into one read.
+ *
+ * `lvChanged()` is the ReplicaReconciler's: after lvcreate/lvextend/lvremove it applies the change
+ * to the last LVM snapshot by arithmetic (a linear LV takes exactly its extents from the VG's free
+ * space) and writes that, without running LVM again: the hot path of a new volume then costs one
+ * LVM command. It resolves once a report that includes the change has been written, so a replica's
+ * status is never written before its LV shows in the pool's freeBytes. A full LVM read follows
+ * once the changes have paused (`settleMs`), and the heartbeat reads LVM anyway, so anything that
+ * changed behind Loam's back is corrected.
  */
 import { apiVersion, labels, loamResources, type Condition, type LocalDisk, type LocalStorageNode, type LocalStorageNodeStatus } from '../api/index.js';
 import type { Logger } from '../common/logger.js';
@@ -14,7 +21,9 @@ import type { Lvm, PvReport } from './lvm.js';
 import { deviceNumber } from './pool-device.js';
 import type { PoolProblem } from './pool-manager.js';
 import { CoalescingRunner } from './storage-node-refresh.js';
-import { buildStorageNodeReport, type LvmSnapshot, type StorageNodeReport } from './storage-node-report.js';
+import { applyLvChange, buildStorageNodeReport, type LvChange, type LvmSnapshot, type StorageNodeReport } from './storage-node-report.js';
+
+export type { LvChange };
 
 export const storageNodeFieldManager = 'loam-node';
 
@@ -29,7 +38,10 @@ export interface StorageNodeReporterOptions {
   problems: () => PoolProblem[];
   activationFailures: () => Map<string, string>;
   logger: Logger;
+  /** Quiet time after the last LV change before LVM is read again in full (ms, default 2 s). */
+  settleMs?: number;
 }
+
 
 export class StorageNodeReporter {
   private heartbeat?: NodeJS.Timeout;
@@ -39,6 +51,13 @@ export class StorageNodeReporter {
   private stopped = false;
   private lastWritten = '';
   private lastConditions: Condition[] = [];
+  /** The last LVM snapshot, with the LV changes made since applied to it. */
+  private snapshot?: LvmSnapshot;
+  private diskOfPv: (pv: PvReport) => string | undefined = () => undefined;
+  /** Counts LV changes, so a full read that ran across one is known to be possibly stale. */
+  private changes = 0;
+  private fullReadDue = true;
+  private settleTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: StorageNodeReporterOptions) {}
 
@@ -51,16 +70,39 @@ export class StorageNodeReporter {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.heartbeat);
+    clearTimeout(this.settleTimer);
     await this.runner.idle();
   }
 
   /** Re-reads LVM and writes the status if it changed; rejects when the write failed. */
   refresh(): Promise<void> {
+    this.fullReadDue = true;
     return this.schedule(false);
   }
 
-  /** Like refresh, but logs failures instead of rejecting (heartbeat, start). */
-  private async report(heartbeat: boolean): Promise<void> {
+  /** The VG's extent size as last read (undefined before the first read, or for an unknown VG). */
+  extentBytes(vgName: string): number | undefined {
+    return this.snapshot?.vgs.find((vg) => vg.name === vgName)?.extentBytes;
+  }
+
+  /**
+   * Records an LV change in the report (see the module comment); resolves once a report with it is
+   * written, rejects when that write failed. Without a snapshot of the VG, LVM is read instead.
+   */
+  lvChanged(change: LvChange): Promise<void> {
+    const lv = 'removed' in change ? change.removed : change.lv;
+    if (!this.snapshot?.vgs.some((v) => v.name === lv.vgName)) return this.refresh();
+    this.changes++;
+    this.snapshot = applyLvChange(this.snapshot, change);
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => void this.report(false, true), this.opts.settleMs ?? 2_000);
+    this.settleTimer.unref();
+    return this.schedule(false);
+  }
+
+  /** Like refresh, but logs failures instead of rejecting (heartbeat, start, settle). */
+  private async report(heartbeat: boolean, fullRead = true): Promise<void> {
+    if (fullRead) this.fullReadDue = true;
     try {
       await this.schedule(heartbeat);
     } catch (err) {
@@ -78,22 +120,34 @@ export class StorageNodeReporter {
     const force = this.forceNext;
     this.forceNext = false;
     if (this.stopped) return;
-    const report = await this.read();
+    let lvmError: string | undefined;
+    if (this.fullReadDue || !this.snapshot) {
+      this.fullReadDue = false;
+      lvmError = await this.read();
+    }
+    const report = buildStorageNodeReport({
+      lvm: lvmError === undefined ? this.snapshot : undefined, lvmError, diskOfPv: this.diskOfPv, activationFailures: this.opts.activationFailures(), problems: this.opts.problems(),
+    });
     await this.write(report, force);
   }
 
-  private async read(): Promise<StorageNodeReport> {
+  /** Reads LVM into the snapshot; returns LVM's line when it failed. */
+  private async read(): Promise<string | undefined> {
     const { lvm } = this.opts;
-    let snapshot: LvmSnapshot | undefined;
-    let lvmError: string | undefined;
+    const changesBefore = this.changes;
+    let read: LvmSnapshot;
     try {
       const [vgs, pvs, lvs] = await Promise.all([lvm.vgs(), lvm.pvs(), lvm.lvs()]);
-      snapshot = { vgs, pvs, lvs };
+      read = { vgs, pvs, lvs };
     } catch (err) {
-      lvmError = (err as { line?: string }).line ?? (err as Error).message;
+      return (err as { line?: string }).line ?? (err as Error).message;
     }
-    const diskOfPv = await this.diskNamer(snapshot?.pvs ?? []);
-    return buildStorageNodeReport({ lvm: snapshot, lvmError, diskOfPv, activationFailures: this.opts.activationFailures(), problems: this.opts.problems() });
+    this.diskOfPv = await this.diskNamer(read.pvs);
+    // An LV change while LVM was read may or may not be in what was read: keep the snapshot that
+    // surely has it, and read again once the changes pause.
+    if (this.changes === changesBefore || !this.snapshot) this.snapshot = read;
+    else this.fullReadDue = true;
+    return undefined;
   }
 
   /** PV → LocalDisk name, by device number (LVM may name a device by another path than loam-node). */

@@ -8,7 +8,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import { labels, loamResources, type LocalDiskNode, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
-import { Controller, coreResources, enqueueOnChange, EventRecorder, fieldIndex, Informer, labelIndex, objectKey, type KubeClients } from '../kube/index.js';
+import { Controller, coreResources, enqueueOnChange, EventRecorder, fieldIndex, Informer, labelIndex, objectKey, OwnWrites, type KubeClients } from '../kube/index.js';
 import { OrphanCollector } from './orphans-collector.js';
 import { PlacementLedger } from './placement-ledger.js';
 import { VolumeEvents } from './volume-events.js';
@@ -43,12 +43,13 @@ export class VolumePlacer {
   private readonly orphans: OrphanCollector;
   private readonly ledger = new PlacementLedger();
   /** Our newest write of each volume, read instead of the cache until the cache has caught up. */
-  private readonly written = new Map<string, LocalVolume>();
+  private readonly written: OwnWrites<LocalVolume>;
   private readonly log: Logger;
   private unhook: Array<() => void> = [];
 
   constructor(opts: VolumePlacerOptions) {
     this.log = opts.logger ?? componentLogger('volume-placer');
+    this.written = new OwnWrites<LocalVolume>({ cached: (name) => this.volumes.cache.get(name) });
     const rest = opts.clients.rest;
     const common = { resyncMs: opts.resyncMs, logger: this.log };
     this.volumes = new Informer<LocalVolume>(rest, {
@@ -89,7 +90,7 @@ export class VolumePlacer {
       replicasOnNode: (node) => this.replicas.cache.byIndex(byNode, node),
       volumesPlacedOn: (node) => this.volumesPlacedOn(node),
       goneNodes: () => this.orphans.goneNodes(),
-      wrote: (v) => this.written.set(v.metadata.name!, v),
+      wrote: (v) => this.written.wrote(v),
     };
     const reconciler = new VolumeReconciler({ clients: opts.clients, caches, events, ledger: this.ledger, log: this.log });
     this.controller = new Controller({
@@ -105,8 +106,8 @@ export class VolumePlacer {
     const queue = this.controller.queue;
     const informers = [this.volumes, this.replicas, this.storageNodes, this.diskNodes, this.nodes];
     this.unhook = [
-      this.volumes.on('update', (v) => this.caughtUp(v)),
-      this.volumes.on('delete', (v) => this.written.delete(v.metadata.name!)),
+      this.volumes.on('update', (v) => this.written.seen(v)),
+      this.volumes.on('delete', (v) => this.written.deleted(v)),
       enqueueOnChange(this.volumes, queue),
       enqueueOnChange(this.replicas, queue, (r) => {
         this.ledger.settle(r.metadata.name!, r.spec?.capacityBytes ?? 0);
@@ -146,26 +147,18 @@ export class VolumePlacer {
   }
 
   private volume(name: string): LocalVolume | undefined {
-    return this.written.get(name) ?? this.volumes.cache.get(name);
+    return this.written.get(name);
   }
 
   /** Volumes naming the node in spec.replicaNodes, with our own newer writes in place of cached copies. */
   private volumesPlacedOn(node: string): LocalVolume[] {
     const out = new Map(this.volumes.cache.byIndex(byPlacedNode, node).map((v) => [v.metadata.name!, v]));
-    for (const [name, v] of this.written) {
+    for (const name of this.written.names()) {
+      const v = this.written.get(name)!;
       if (v.spec.replicaNodes?.includes(node)) out.set(name, v);
       else out.delete(name);
     }
     return [...out.values()];
-  }
-
-  /** The cache has reached (or passed) our own write of this volume: read the cache again. */
-  private caughtUp(cached: LocalVolume): void {
-    const mine = this.written.get(cached.metadata.name!);
-    if (!mine) return;
-    const a = Number(cached.metadata.resourceVersion);
-    const b = Number(mine.metadata.resourceVersion);
-    if (Number.isNaN(a) || Number.isNaN(b) || a >= b) this.written.delete(cached.metadata.name!);
   }
 
   private enqueueVolumesOn(node: string): void {

@@ -52,11 +52,18 @@ describe('e2e: Local Storage volumes become LVs in a VM', function () {
     assert.equal(replica?.status?.devicePath, `/dev/${ls.vgName}/${name}`);
     assert.equal(replica?.status?.capacity, '64Mi');
     assert.equal((await ls.vm.runScript(`test -b /dev/${ls.vgName}/${name}`)).exitCode, 0, 'the LV device node exists in the guest');
+    // The replica's status is written after the pool report that counts its LV: the report the
+    // placer reads already shows what vgs shows.
+    const afterCreate = await ls.poolFigures();
+    assert.deepEqual([afterCreate.reported?.freeBytes, afterCreate.reported?.totalBytes], [afterCreate.vgs.freeBytes, afterCreate.vgs.sizeBytes], 'LocalStorageNode free/total = vgs');
 
     await ls.growVolume(name, 96 * MiB);
     const grown = await ls.waitVolumeReady(name, 96 * MiB);
     assert.equal(grown.status?.allocatedBytes, 96 * MiB);
     assert.deepEqual((await lvOf(name)).map((lv) => lv.sizeBytes), [96 * MiB]);
+    const afterGrow = await ls.poolFigures();
+    assert.equal(afterGrow.reported?.freeBytes, afterGrow.vgs.freeBytes, 'LocalStorageNode free = vgs after lvextend');
+    assert.equal(afterGrow.reported?.freeBytes, afterCreate.vgs.freeBytes - 32 * MiB);
 
     await ls.deleteVolume(name);
     await ls.waitVolumeGone(name);
@@ -97,6 +104,8 @@ describe('e2e: Local Storage volumes become LVs in a VM', function () {
     await waitFor(`${count} volumes to be Ready`, async () => (await ls.volumes()).filter((v) => names.includes(v.metadata.name!) && v.status?.state === 'Ready').length === count, 400_000, 1000);
     const readyMs = Date.now() - started;
     assert.equal((await loamLvs()).length, count);
+    const pool = await ls.poolFigures();
+    assert.deepEqual([pool.reported?.freeBytes, pool.reported?.volumeCount], [pool.vgs.freeBytes, count], 'LocalStorageNode free = vgs, and it counts every volume');
 
     for (const name of names) await ls.deleteVolume(name);
     await waitFor(`${count} volumes and their replicas to be gone`, async () => (await ls.volumes()).length === 0 && (await ls.replicas()).length === 0, 400_000, 1000);

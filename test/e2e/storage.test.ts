@@ -86,6 +86,14 @@ describe('e2e: a VM with a device-mapper kernel', function () {
     assert.equal((out.theirsAfter as { sizeBytes: number }).sizeBytes, 8 * MiB, 'the foreign LV is untouched');
     assert.deepEqual([out.removed, out.removedAgain, out.gone], [true, false, true]);
     assert.match(String(out.noRoom), /insufficient free space/, 'LVM\'s own reason reaches the caller');
+    // The hot path computes sizes from the extent size: the figures equal what lvs reports.
+    assert.equal(out.extentBytes, 4 * MiB);
+    assert.deepEqual(out.fastCreated, out.fastListed, 'computed report of lvcreate = lvs');
+    assert.deepEqual(out.fastGrown, out.fastGrownListed, 'computed report of lvextend = lvs');
+    assert.equal((out.fastGrown as { sizeBytes: number }).sizeBytes, 32 * MiB, '30 MiB rounded up to 4 MiB extents');
+    assert.match(String(out.removeTheirsKnown), /refusing to remove loam-ssd\/theirs/, 'a report passed in is still checked for the tag');
+    assert.deepEqual([out.fastRemoved, out.fastRemovedStale], [true, false], 'removing an LV already gone is false, not an error');
+    assert.equal((out.theirsAtEnd as { sizeBytes: number }).sizeBytes, 8 * MiB, 'the foreign LV is still untouched');
   });
 });
 

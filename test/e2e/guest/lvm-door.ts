@@ -23,4 +23,20 @@ const removed = await lvm.lvremove(vgName, 'pvc-door');
 const removedAgain = await lvm.lvremove(vgName, 'pvc-door');
 const gone = (await lvm.findLv(vgName, 'pvc-door')) === undefined;
 const noRoom = await outcome(lvm.lvcreate({ vgName, lvName: 'pvc-huge', sizeBytes: 1024 ** 4 }));
-process.stdout.write(JSON.stringify({ created, again, grown, notShrunk, removeTheirs, extendTheirs, theirsAfter, removed, removedAgain, gone, noRoom }) + '\n');
+
+// The hot path: sizes computed from the extent size instead of a second lvs, and a report the
+// caller just read instead of the door's own look. What it computes must be what lvs says.
+const extentBytes = (await lvm.vgs()).find((vg) => vg.name === vgName)!.extentBytes;
+const fastCreated = await lvm.lvcreate({ vgName, lvName: 'pvc-fast', sizeBytes: 10 * MiB, extentBytes });
+const fastListed = await lvm.findLv(vgName, 'pvc-fast');
+const fastGrown = await lvm.lvextend({ vgName, lvName: 'pvc-fast', sizeBytes: 30 * MiB, extentBytes }, { current: fastCreated });
+const fastGrownListed = await lvm.findLv(vgName, 'pvc-fast');
+const removeTheirsKnown = await outcome(lvm.lvremove(vgName, 'theirs', { current: theirsAfter }));
+const fastRemoved = await lvm.lvremove(vgName, 'pvc-fast', { current: fastGrown });
+const fastRemovedStale = await lvm.lvremove(vgName, 'pvc-fast', { current: fastGrown });
+const theirsAtEnd = await lvm.findLv(vgName, 'theirs');
+await execa('lvm', ['lvremove', '--yes', `${vgName}/theirs`], { env: { LC_ALL: 'C' } });
+process.stdout.write(JSON.stringify({
+  created, again, grown, notShrunk, removeTheirs, extendTheirs, theirsAfter, removed, removedAgain, gone, noRoom,
+  extentBytes, fastCreated, fastListed, fastGrown, fastGrownListed, removeTheirsKnown, fastRemoved, fastRemovedStale, theirsAtEnd,
+}) + '\n');

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
-import { apiVersion, labels, loamResources, localStorageOwner, type LocalDisk, type LocalDiskClaim, type LocalVolume, type LocalVolumeReplica, type MediaClass } from '../../../src/api/index.js';
+import { apiVersion, labels, loamResources, localStorageOwner, type LocalDisk, type LocalDiskClaim, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica, type MediaClass } from '../../../src/api/index.js';
 import { componentLogger } from '../../../src/common/logger.js';
 import { createKubeClients, isNotFound, mergePatch, resourcePath, type KubeClients, type ResourceRef } from '../../../src/kube/index.js';
 import { vgNameOfClass } from '../../../src/localstorage/lvm.js';
@@ -65,6 +65,13 @@ export async function guestLvs(vm: Vm, vgName: string): Promise<GuestLv[]> {
   const out = await vm.runOk(`lvm lvs -o lv_name,lv_size,lv_tags,lv_active --units b --nosuffix --reportformat json ${vgName}`);
   const rows = (JSON.parse(out) as { report: Array<{ lv: Array<Record<string, string>> }> }).report.flatMap((r) => r.lv);
   return rows.map((r) => ({ name: r.lv_name!, sizeBytes: Number(r.lv_size), tags: (r.lv_tags ?? '').split(',').filter(Boolean), active: r.lv_active === 'active' }));
+}
+
+/** A VG's size and free bytes as the guest's `vgs` reports them. */
+export async function guestVg(vm: Vm, vgName: string): Promise<{ sizeBytes: number; freeBytes: number }> {
+  const out = await vm.runOk(`lvm vgs -o vg_size,vg_free --units b --nosuffix --reportformat json ${vgName}`);
+  const row = (JSON.parse(out) as { report: Array<{ vg: Array<Record<string, string>> }> }).report[0]!.vg[0]!;
+  return { sizeBytes: Number(row.vg_size), freeBytes: Number(row.vg_free) };
 }
 
 export class LocalStorageCluster {
@@ -217,6 +224,16 @@ export class LocalStorageCluster {
 
   async waitVolumeGone(name: string, timeoutMs = 120_000): Promise<void> {
     await waitFor(`LocalVolume ${name} and its replicas to be gone`, async () => (await this.getVolume(name)) === undefined && (await this.replicas(name)).length === 0, timeoutMs, 250);
+  }
+
+  /**
+   * The pool's figures as the LocalStorageNode reports them next to what `vgs` says in the guest
+   * (read in that order: a report that has caught up with LVM shows the same).
+   */
+  async poolFigures(): Promise<{ reported?: { totalBytes?: number; freeBytes?: number; volumeCount?: number }; vgs: { sizeBytes: number; freeBytes: number } }> {
+    const lsn = await this.get<LocalStorageNode>(loamResources.localStorageNodes, this.opts.nodeName);
+    const pool = lsn?.status?.pools?.find((p) => p.vgName === this.vgName);
+    return { reported: pool && { totalBytes: pool.totalBytes, freeBytes: pool.freeBytes, volumeCount: pool.volumeCount }, vgs: await guestVg(this.vm, this.vgName) };
   }
 
   private async get<T>(ref: ResourceRef, name: string): Promise<T | undefined> {

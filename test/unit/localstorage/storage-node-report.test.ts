@@ -1,7 +1,7 @@
 /** LocalStorageNode status from vgs/pvs/lvs (src/localstorage/storage-node-report.ts). */
 import assert from 'node:assert/strict';
 import type { LvReport, PvReport, VgReport } from '../../../src/localstorage/lvm.js';
-import { buildStorageNodeReport } from '../../../src/localstorage/storage-node-report.js';
+import { applyLvChange, buildStorageNodeReport } from '../../../src/localstorage/storage-node-report.js';
 
 const GiB = 2 ** 30;
 const vg = (name: string, size: number, free: number, tags = ['loam.io']): VgReport => ({ name, sizeBytes: size, freeBytes: free, extentBytes: 4 << 20, pvCount: 1, lvCount: 0, tags });
@@ -56,5 +56,25 @@ describe('LocalStorageNode report', () => {
     assert.equal(report.state, 'Ready');
     assert.equal(report.message, 'disks not pooled: n1-x (/dev/sdx): the disk is a physical volume of volume group data, which Loam did not create');
     assert.deepEqual([report.conditions[1]!.status, report.conditions[1]!.reason], ['False', 'DisksNotPooled']);
+  });
+
+  it('follows LV changes by arithmetic: create takes the LV size from free, grow the difference, remove gives it back', () => {
+    const MiB = 2 ** 20;
+    const small = (name: string, size: number): LvReport => ({ ...lv(name, 'loam-ssd'), sizeBytes: size });
+    const start = { vgs: [vg('loam-ssd', 2 * GiB, GiB), vg('loam-hdd', GiB, GiB)], pvs: [pv('/dev/sdb', 'loam-ssd')], lvs: [lv('pvc-1', 'loam-ssd')] };
+    const pool = (s: typeof start): [number, number] => {
+      const p = buildStorageNodeReport({ lvm: s, diskOfPv, activationFailures: new Map(), problems: [] }).pools.find((x) => x.vgName === 'loam-ssd')!;
+      return [p.freeBytes!, p.volumeCount!];
+    };
+    const created = applyLvChange(start, { lv: small('pvc-2', 64 * MiB), previousBytes: 0 });
+    assert.deepEqual(pool(created), [GiB - 64 * MiB, 2]);
+    assert.equal(created.vgs.find((v) => v.name === 'loam-hdd')!.freeBytes, GiB, 'other VGs unchanged');
+    const grown = applyLvChange(created, { lv: small('pvc-2', 96 * MiB), previousBytes: 64 * MiB });
+    assert.deepEqual(pool(grown), [GiB - 96 * MiB, 2], 'growing counts only the difference and keeps one entry');
+    const removed = applyLvChange(grown, { removed: small('pvc-2', 96 * MiB) });
+    assert.deepEqual(pool(removed), [GiB, 1]);
+    assert.deepEqual(pool(start), [GiB, 1], 'the input snapshot is not modified');
+    const unknownVg = applyLvChange(start, { lv: { ...small('pvc-3', MiB), vgName: 'loam-nvme' }, previousBytes: 0 });
+    assert.equal(unknownVg, start, 'a change in a VG the snapshot lacks leaves it as it is');
   });
 });
