@@ -2,7 +2,8 @@
  * The controller's view of LocalVolumes: an informer cache for reads, direct reads on a cache miss
  * (a volume created a moment ago may not be in the cache yet: read-after-create consistency), the
  * writes CreateVolume / DeleteVolume / ControllerExpandVolume make, and waits that wake on the
- * informer's events and, as a safety net, on a backoff timer (100 ms doubling to 5 s).
+ * informer's events and, as a safety net, on a backoff timer (100 ms doubling to 5 s) that reads
+ * the API server.
  */
 import { status } from '@grpc/grpc-js';
 import { loamResources, type LocalVolume } from '../api/index.js';
@@ -24,7 +25,7 @@ export interface WaitOptions {
 
 export class VolumeStore {
   readonly informer: Informer<LocalVolume>;
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<(byEvent: boolean) => void>>();
 
   constructor(private readonly clients: KubeClients, logger: Logger, resyncMs?: number) {
     this.informer = new Informer<LocalVolume>(clients.rest, {
@@ -34,7 +35,7 @@ export class VolumeStore {
       logger,
     });
     const wake = (v: LocalVolume): void => {
-      for (const w of this.waiters.get(v.metadata.name ?? '') ?? []) w();
+      for (const w of this.waiters.get(v.metadata.name ?? '') ?? []) w(true);
     };
     this.informer.on('add', wake);
     this.informer.on('update', wake);
@@ -102,10 +103,12 @@ export class VolumeStore {
 
   /**
    * Waits until `check` gives a value for the volume (undefined: it is gone). The first look reads
-   * the API server when the cache does not have the volume yet. DEADLINE_EXCEEDED after `timeoutMs`.
+   * the API server when the cache does not have the volume yet. A wake-up by an informer event
+   * reads the cache; a wake-up by the backoff timer (no event came) reads the API server, so a watch
+   * that has gone quiet cannot hold a call until its deadline. DEADLINE_EXCEEDED after `timeoutMs`.
    */
   async waitFor<T>(name: string, check: (v: LocalVolume | undefined) => T | undefined, opts: WaitOptions): Promise<T> {
-    let wake: () => void = () => undefined;
+    let wake: (byEvent: boolean) => void = () => undefined;
     const waiters = this.waiters.get(name) ?? new Set();
     this.waiters.set(name, waiters);
     const deadline = Date.now() + opts.timeoutMs;
@@ -118,21 +121,23 @@ export class VolumeStore {
         opts.signal.throwIfAborted();
         const left = deadline - Date.now();
         if (left <= 0) throw deadlineExceeded(`${opts.what}: not done after ${Math.round(opts.timeoutMs / 1000)} s${stateOf(current)}; retry later`);
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
+        const byEvent = await new Promise<boolean>((resolve) => {
+          const done = (event: boolean): void => {
             clearTimeout(timer);
-            opts.signal.removeEventListener('abort', done);
+            opts.signal.removeEventListener('abort', onAbort);
             waiters.delete(wake);
-            resolve();
+            resolve(event);
           };
-          const timer = setTimeout(done, Math.min(delay, left));
+          const onAbort = (): void => done(true);
+          const timer = setTimeout(() => done(false), Math.min(delay, left));
           wake = done;
           waiters.add(wake);
-          opts.signal.addEventListener('abort', done, { once: true });
+          opts.signal.addEventListener('abort', onAbort, { once: true });
         });
         delay = Math.min(delay * 2, 5_000);
-        // A cache miss may be an object the informer has not seen yet: ask the API server.
-        current = await this.get(name, opts.signal);
+        opts.signal.throwIfAborted();
+        // A cache miss may be an object the informer has not seen yet: get() then asks the API server.
+        current = byEvent ? await this.get(name, opts.signal) : await this.read(name, opts.signal);
       }
     } finally {
       waiters.delete(wake);

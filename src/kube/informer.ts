@@ -236,6 +236,8 @@ export class Informer<T extends KubernetesObject> extends TypedEmitter<InformerE
   private async watchOnce(): Promise<void> {
     const abort = new AbortController();
     this.watchAbort = abort;
+    // stop() may have run between the relist and here, when there was no watch to abort.
+    if (this.stopController.signal.aborted) abort.abort(new WatchRestart('stop'));
     const fromRv = this.rewatchFrom ?? this.resourceVersion;
     this.rewatchFrom = undefined;
     const watchdogMs = this.opts.watchdogMs ?? 120_000;

@@ -94,10 +94,20 @@ export class RestClient {
       });
       res.on('error', (err) => fail(err));
       res.on('aborted', () => fail(new Error(`watch of ${path} was cut`)));
+      // An abort that lands between the response and these listeners (stop() right after sync)
+      // has already destroyed the stream: readline would never close, so listen for it directly.
+      const onAbort = (): void => fail(opts.signal.reason);
+      if (opts.signal.aborted) onAbort();
+      else opts.signal.addEventListener('abort', onAbort, { once: true });
       lines.on('close', () => {
+        opts.signal.removeEventListener('abort', onAbort);
         if (failed) return;
         if (opts.signal.aborted) reject(opts.signal.reason);
         else resolve();
+      });
+      res.on('close', () => {
+        // The connection closed without an end of stream that readline saw.
+        if (!res.complete) fail(new Error(`watch of ${path} was cut`));
       });
     });
   }

@@ -33,6 +33,8 @@ export interface CsiClusterOptions {
   /** Where loam-controller runs: `guest` (beside loam-node) or `host` (socket in a host folder). */
   controller: 'guest' | 'host';
   memoryMiB?: number;
+  /** Guest vCPUs (default 1). */
+  cpus?: number;
 }
 
 /** An LV as the guest's own `lvs` reports it. */
@@ -63,7 +65,7 @@ export class CsiCluster {
     let cluster: CsiCluster | undefined;
     try {
       await createReadyNode(cp.kubeConfig(), opts.nodeName);
-      vm = await Vm.start({ name: opts.nodeName, apiServerPort: cp.apiPort, memoryMiB: opts.memoryMiB ?? 2048, disks: [{ id: 'pool0', sizeBytes: opts.poolDiskBytes }] });
+      vm = await Vm.start({ name: opts.nodeName, apiServerPort: cp.apiPort, memoryMiB: opts.memoryMiB ?? 2048, cpus: opts.cpus, disks: [{ id: 'pool0', sizeBytes: opts.poolDiskBytes }] });
       cluster = new CsiCluster(cp, vm, opts);
       cluster.kubeconfig = await installGuestKubeconfig(vm, cp);
       await cluster.startController();

@@ -22,7 +22,8 @@ describe('csi-sanity: lvm.loam.io in a VM on real LVM', function () {
   let cluster: CsiCluster;
 
   before(async function () {
-    cluster = await CsiCluster.start({ nodeName: 'vm-sanity', poolDiskBytes: 12 * GiB, controller: 'guest' });
+    // Two vCPUs: loam-controller, loam-node and csi-sanity all run in this guest, on an emulated CPU.
+    cluster = await CsiCluster.start({ nodeName: 'vm-sanity', poolDiskBytes: 12 * GiB, controller: 'guest', cpus: 2 });
     await cluster.claimPoolDisk();
   });
 

@@ -300,10 +300,15 @@ export class ControlPlane {
     if (applied.exitCode !== 0) throw new Error(`applying the CRDs of ${dir} failed: ${applied.stderr.trim()}`);
     const client = this.kubeConfig().makeApiClient(k8s.ApiextensionsV1Api);
     for (const name of names) {
+      let version = '';
       await waitFor(`CRD ${name} Established`, async () => {
         const crd = await client.readCustomResourceDefinition({ name });
+        version = crd.spec.versions.find((v) => v.storage)?.name ?? '';
         return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
       }, 30_000);
+      // Established is not yet served: until its storage is initialised the API server answers 429.
+      const [plural, ...group] = name.split('.');
+      await waitFor(`CRD ${name} served`, async () => (await this.kubectl(['get', '--raw', `/apis/${group.join('.')}/${version}/${plural}?limit=1`])).exitCode === 0, 30_000, 100);
     }
     return names;
   }

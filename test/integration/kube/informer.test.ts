@@ -135,6 +135,21 @@ describe('kube informer (real API server)', function () {
     await eventually('an event on the new watch', () => informer.cache.has(`${namespace}/after-watchdog`), 2000);
   });
 
+  it('stops at once whenever stop() comes, even right after the first sync (before the watch opened)', async () => {
+    const stopTimes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const informer = new Informer<k8s.V1ConfigMap>(clients.rest, { resource: coreResources.configMaps, namespace });
+      informer.start();
+      await informer.waitForSync(10_000);
+      const started = performance.now();
+      // Stopped after 0-9 ms: sometimes before the watch request, sometimes while it opens.
+      if (i % 2 === 1) await new Promise((r) => setTimeout(r, i % 10));
+      await informer.stop();
+      stopTimes.push(performance.now() - started);
+    }
+    assert.ok(Math.max(...stopTimes) < 1000, `stop() took ${stopTimes.map((t) => t.toFixed(0)).join(', ')} ms`);
+  });
+
   it('watches a custom resource by group/version/plural', async () => {
     await ensureWidgetCrd();
     const informer = new Informer<Widget>(clients.rest, { resource: widgets, namespace });
