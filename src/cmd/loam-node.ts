@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     smartIntervalMs: seconds(values, 'smart-interval-seconds', true),
     heartbeatMs,
   });
-  const localStorage = bool(values, 'local-storage') ? new LocalStorageAgent({ clients, nodeName, heartbeatMs }) : undefined;
+  const localStorage = bool(values, 'local-storage') ? new LocalStorageAgent({ clients, nodeName, heartbeatMs, resyncMs: seconds(values, 'resync-seconds') }) : undefined;
   let stopping = false;
   let csi: RunningCsiEndpoint | undefined;
   const shutdown = (signal: string): void => {

@@ -18,6 +18,8 @@ export interface LocalStorageAgentOptions {
   nodeName: string;
   /** LocalStorageNode heartbeat (ms). */
   heartbeatMs: number;
+  /** How often LVM is compared with every replica (ms, default 60 s). */
+  resyncMs?: number;
   logger?: Logger;
 }
 
@@ -50,7 +52,7 @@ export class LocalStorageAgent {
       activationFailures: () => this.pools.activationFailures(),
       logger: this.log,
     });
-    this.replicas = new ReplicaReconciler({ clients: opts.clients, nodeName: opts.nodeName, lvm, recorder, pools: this.reporter, logger: this.log });
+    this.replicas = new ReplicaReconciler({ clients: opts.clients, nodeName: opts.nodeName, lvm, recorder, pools: this.reporter, resyncMs: opts.resyncMs, logger: this.log });
   }
 
   async start(): Promise<void> {

@@ -20,9 +20,9 @@
  */
 import { finalizer, labels, loamResources, validateLocalVolumeReplica, type LocalVolumeReplica, type LocalVolumeReplicaStatus } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
-import { Controller, Informer, isConflict, isNotFound, mergePatch, patchStatus, sleep, type EventRecorder, type KubeClients, type ReconcileResult } from '../kube/index.js';
+import { Controller, Informer, isConflict, isNotFound, mergePatch, OwnWrites, patchStatus, sleep, type EventRecorder, type KubeClients, type ReconcileResult } from '../kube/index.js';
 import { LvmError, type Lvm, type LvReport } from './lvm.js';
-import { isLoamLv, needsReconcile, planReplica, type ReplicaAction } from './replica-plan.js';
+import { inStep, isLoamLv, needsReconcile, planReplica, type ReplicaAction } from './replica-plan.js';
 import { notReadyStatus, readyStatus, stateDuring, statusPatch, type ReplicaReason } from './replica-status.js';
 import type { LvChange } from './storage-node.js';
 
@@ -37,7 +37,7 @@ export interface ReplicaReconcilerOptions {
   pools: PoolReportView;
   workers?: number;
   logger?: Logger;
-  /** Every replica of the node is reconciled this often (ms, default 60 s): LVs changed behind our back, Failed replicas. */
+  /** This often (ms, default 60 s) one `lvs` is compared with every replica: LVs changed behind our back. */
   resyncMs?: number;
   /** A Failed replica is looked at again after this long (ms, default 30 s), e.g. once its pool exists. */
   failedRecheckMs?: number;
@@ -71,6 +71,8 @@ export class ReplicaReconciler {
   private readonly log: Logger;
   private readonly informer: Informer<LocalVolumeReplica>;
   private readonly controller: Controller;
+  /** Our status writes, read until the cache has them: a reconcile right after one must not act on the older copy. */
+  private readonly written: OwnWrites<LocalVolumeReplica>;
   private readonly pauseAfterCreateMs: number;
   private resyncTimer?: NodeJS.Timeout;
   private started = false;
@@ -83,6 +85,9 @@ export class ReplicaReconciler {
       labelSelector: `${labels.node}=${opts.nodeName}`,
       logger: this.log,
     });
+    this.written = new OwnWrites<LocalVolumeReplica>({ cached: (name) => this.informer.cache.get(name) });
+    this.informer.on('update', (obj) => this.written.seen(obj));
+    this.informer.on('delete', (obj) => this.written.deleted(obj));
     this.controller = new Controller({ name: 'replica-reconciler', reconcile: (name, signal) => this.reconcile(name, signal), workers: opts.workers ?? 2, logger: this.log });
     const enqueue = (obj: LocalVolumeReplica): void => this.controller.enqueue(obj.metadata.name!);
     this.informer.on('add', enqueue);
@@ -99,8 +104,8 @@ export class ReplicaReconciler {
     this.informer.start();
     await this.informer.waitForSync(120_000);
     this.controller.start();
-    this.enqueueAll();
-    this.resyncTimer = setInterval(() => this.enqueueAll(), this.opts.resyncMs ?? 60_000);
+    await this.resyncPass();
+    this.resyncTimer = setInterval(() => void this.resyncPass(), this.opts.resyncMs ?? 60_000);
     this.resyncTimer.unref();
     this.log.info('replica reconciler started', { node: this.opts.nodeName, replicas: this.informer.cache.list().length });
   }
@@ -113,12 +118,31 @@ export class ReplicaReconciler {
     await this.informer.stop();
   }
 
-  private enqueueAll(): void {
-    for (const obj of this.informer.cache.list()) this.controller.enqueue(obj.metadata.name!);
+  /**
+   * One `lvs` of the node against every replica's status: those not in step (see `inStep`) are
+   * reconciled. When LVM cannot be read, every replica is (each reconcile then reports the error).
+   */
+  private async resyncPass(): Promise<void> {
+    const replicas = this.informer.cache.list().map((r) => this.written.get(r.metadata.name!) ?? r).filter((r) => r.spec?.nodeName === this.opts.nodeName);
+    let lvs: Map<string, LvReport>;
+    try {
+      lvs = new Map((await this.opts.lvm.lvs()).map((lv) => [`${lv.vgName}/${lv.name}`, lv]));
+    } catch (err) {
+      this.log.warn('lvs failed on the periodic pass; reconciling every replica', { error: (err as Error).message });
+      for (const r of replicas) this.controller.enqueue(r.metadata.name!);
+      return;
+    }
+    let queued = 0;
+    for (const r of replicas) {
+      if (inStep(r, lvs.get(`${r.spec.poolName}/${r.spec.volumeName}`))) continue;
+      this.controller.enqueue(r.metadata.name!);
+      queued++;
+    }
+    this.log.debug('periodic pass', { replicas: replicas.length, queued });
   }
 
   private async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult | void> {
-    const cached = this.informer.cache.get(name);
+    const cached = this.written.get(name);
     // Gone: its finalizer made sure the LV went first.
     if (!cached || cached.spec?.nodeName !== this.opts.nodeName) return;
     // Cached objects are shared: this reconcile keeps its own copy of what it has written to status.
@@ -130,7 +154,10 @@ export class ReplicaReconciler {
       if (problems.length > 0) return this.reportInvalid(replica, problems);
     }
     try {
-      if (!deleting && !replica.metadata.finalizers?.includes(finalizer)) replica = await this.addFinalizer(replica);
+      if (!deleting && !replica.metadata.finalizers?.includes(finalizer)) {
+        replica = await this.addFinalizer(replica);
+        this.written.wrote(replica);
+      }
       return await this.act(replica, signal, log);
     } catch (err) {
       // A stale cache (409) or an object deleted meanwhile (404): the informer brings the news.
@@ -184,6 +211,8 @@ export class ReplicaReconciler {
         return this.writeReady(replica, action.lv);
       case 'foreign':
         throw foreignLv(vg, lvName);
+      case 'missing':
+        throw new NeedsAttention('LvMissing', `LV ${vg}/${lvName}, which held this replica's data (${replica.status?.allocatedBytes} bytes), is gone from node ${this.opts.nodeName}: removed outside Loam, or a disk of ${vg} is missing. Loam does not make it again empty, as the workload would start on an empty disk without noticing; if a disk is missing, bring it back and the replica recovers; otherwise delete the volume and restore its data from a backup`);
       case 'remove': {
         await this.writeStatus(replica, notReadyStatus(replica, 'Deleting', 'Deleting', `removing LV ${action.lv.path}`, new Date()));
         const removed = await this.lvStep(replica, 'remove', () => this.opts.lvm.lvremove(vg, lvName, { signal, current: action.lv }));
@@ -249,6 +278,7 @@ export class ReplicaReconciler {
     // finalizer patch needs the new resourceVersion.
     replica.status = next;
     replica.metadata = stored.metadata;
+    this.written.wrote(stored);
   }
 
   private async reportFailed(replica: LocalVolumeReplica, err: NeedsAttention): Promise<ReconcileResult> {

@@ -7,7 +7,7 @@ import { formatCapacity, type Condition, type LocalVolumeReplica, type LocalVolu
 import type { LvReport } from './lvm.js';
 
 /** Condition reasons, CamelCase, as `kubectl describe` shows them. */
-export type ReplicaReason = 'LvReady' | 'Creating' | 'Expanding' | 'Deleting' | 'LvmError' | 'ForeignLv' | 'PoolMissing' | 'InvalidObject';
+export type ReplicaReason = 'LvReady' | 'Creating' | 'Expanding' | 'Deleting' | 'LvmError' | 'ForeignLv' | 'LvMissing' | 'PoolMissing' | 'InvalidObject';
 
 function readyCondition(replica: LocalVolumeReplica, status: Condition['status'], reason: ReplicaReason, message: string, now: Date): Condition {
   const previous = replica.status?.conditions?.find((c) => c.type === 'Ready');

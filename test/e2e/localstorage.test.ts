@@ -70,6 +70,25 @@ describe('e2e: Local Storage volumes become LVs in a VM', function () {
     await waitFor(`LV ${name} to be gone from the guest`, async () => (await lvOf(name)).length === 0, 60_000, 500);
   });
 
+  it('an LV removed behind Loam\'s back: replica and volume Failed (LvMissing), no empty LV made again; the volume can still be deleted', async function () {
+    const name = ls.newVolumeName();
+    await ls.createVolume(name, 16 * MiB);
+    await ls.waitVolumeReady(name, 16 * MiB);
+    await ls.vm.runOk(`lvm lvremove --yes ${ls.vgName}/${name}`);
+    // loam-node runs with --resync-seconds 30: its next pass over LVM sees the LV gone.
+    await waitFor(`the replica of ${name} to be Failed with LvMissing`, async () => {
+      const [r] = await ls.replicas(name);
+      return r?.status?.state === 'Failed' && r.status.conditions?.find((c) => c.type === 'Ready')?.reason === 'LvMissing';
+    }, 120_000, 500);
+    const [replica] = await ls.replicas(name);
+    assert.match(replica?.status?.message ?? '', new RegExp(`LV ${ls.vgName}/${name}, which held this replica's data .* is gone from node ${nodeName}.*does not make it again empty`));
+    await waitFor(`LocalVolume ${name} to be Failed`, async () => (await ls.getVolume(name))?.status?.state === 'Failed', 30_000, 500);
+    assert.deepEqual(await lvOf(name), [], 'no empty LV was made in its place');
+    await ls.deleteVolume(name);
+    await ls.waitVolumeGone(name);
+    assert.deepEqual(await lvOf(name), []);
+  });
+
   it('converges after kill -9 of loam-node between lvcreate and the status write: one LV, volume Ready', async function () {
     // Two starts of loam-node: under TCG on a loaded host each takes up to ~90 s (tsx compiles the checkout).
     this.timeout(900_000);

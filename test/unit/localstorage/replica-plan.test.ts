@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { apiVersion, finalizer, type LocalVolumeReplica } from '../../../src/api/index.js';
 import type { LvReport } from '../../../src/localstorage/lvm.js';
-import { needsReconcile, planReplica } from '../../../src/localstorage/replica-plan.js';
+import { inStep, needsReconcile, planReplica } from '../../../src/localstorage/replica-plan.js';
 
 const MiB = 2 ** 20;
 const replica = (capacityBytes: number, deleting = false): LocalVolumeReplica => ({
@@ -15,6 +15,15 @@ const lv = (sizeBytes: number, over: Partial<LvReport> = {}): LvReport => ({ nam
 describe('replica plan', () => {
   it('creates a missing LV', () => {
     assert.deepEqual(planReplica(replica(100 * MiB), undefined), { kind: 'create' });
+    assert.deepEqual(planReplica({ ...replica(100 * MiB), status: { state: 'Creating', message: 'lvcreate failed' } }, undefined), { kind: 'create' });
+  });
+
+  it('never makes again, empty, an LV the replica had reported: it is missing (data gone or disk away)', () => {
+    const reported = { ...replica(100 * MiB), status: { state: 'Ready' as const, allocatedBytes: 100 * MiB, devicePath: '/dev/loam-ssd/pvc-1' } };
+    assert.deepEqual(planReplica(reported, undefined), { kind: 'missing' });
+    assert.deepEqual(planReplica({ ...reported, status: { ...reported.status, state: 'Failed' as const } }, undefined), { kind: 'missing' }, 'stays missing on every recheck');
+    assert.equal(planReplica(reported, lv(100 * MiB)).kind, 'report', 'recovers when the LV is back');
+    assert.equal(planReplica(replica(100 * MiB, true), undefined).kind, 'release', 'deleting it lets it go');
   });
 
   it('only reports an LV that exists with the right size or more (LVM rounds up to extents)', () => {
@@ -53,5 +62,20 @@ describe('replica informer updates', () => {
     assert.ok(needsReconcile(replica(100 * MiB, true), base));
     assert.ok(needsReconcile({ ...base, metadata: { ...base.metadata, finalizers: [] } }, base));
     assert.ok(needsReconcile({ ...base, metadata: { ...base.metadata, labels: { 'loam.io/node': 'n1' } } }, base));
+  });
+
+  it('the periodic pass skips only a Ready replica whose LV is exactly as its status says', () => {
+    const ready = (r: LocalVolumeReplica, allocatedBytes = 100 * MiB): LocalVolumeReplica => ({ ...r, status: { state: 'Ready', allocatedBytes, devicePath: '/dev/loam-ssd/pvc-1' } });
+    assert.equal(inStep(ready(replica(100 * MiB)), lv(100 * MiB)), true);
+    assert.equal(inStep(ready(replica(100 * MiB)), undefined), false, 'LV removed behind our back');
+    assert.equal(inStep(ready(replica(100 * MiB)), lv(100 * MiB, { active: false })), false, 'inactive');
+    assert.equal(inStep(ready(replica(100 * MiB)), lv(100 * MiB, { tags: [] })), false, 'no longer tagged');
+    assert.equal(inStep(ready(replica(200 * MiB)), lv(100 * MiB)), false, 'spec grew');
+    assert.equal(inStep(ready(replica(100 * MiB), 96 * MiB), lv(100 * MiB)), false, 'status size differs from the LV');
+    assert.equal(inStep(ready(replica(100 * MiB)), lv(100 * MiB, { path: '/dev/other/pvc-1' })), false, 'path differs');
+    assert.equal(inStep(ready(replica(100 * MiB, true)), lv(100 * MiB)), false, 'being deleted');
+    assert.equal(inStep({ ...replica(100 * MiB), status: { state: 'Creating' } }, lv(100 * MiB)), false, 'not Ready (a crash before the status write)');
+    const noFinalizer = ready(replica(100 * MiB));
+    assert.equal(inStep({ ...noFinalizer, metadata: { ...noFinalizer.metadata, finalizers: [] } }, lv(100 * MiB)), false, 'finalizer missing');
   });
 });
