@@ -2,8 +2,9 @@
  * The controller's view of LocalVolumes: an informer cache for reads, direct reads on a cache miss
  * (a volume created a moment ago may not be in the cache yet: read-after-create consistency), the
  * writes CreateVolume / DeleteVolume / ControllerExpandVolume make, and waits that wake on the
- * informer's events and, as a safety net, on a backoff timer (100 ms doubling to 5 s) that reads
- * the API server.
+ * informer's events and, as a safety net, on a backoff timer (1 s doubling to 5 s) that reads
+ * the API server. Events wake a waiter at once, so the timer only costs reads when the watch has
+ * been quiet for a second: a CreateVolume that is Ready in 0.6 s makes no extra request.
  */
 import { status } from '@grpc/grpc-js';
 import { loamResources, type LocalVolume } from '../api/index.js';
@@ -112,7 +113,7 @@ export class VolumeStore {
     const waiters = this.waiters.get(name) ?? new Set();
     this.waiters.set(name, waiters);
     const deadline = Date.now() + opts.timeoutMs;
-    let delay = 100;
+    let delay = 1_000;
     let current = await this.get(name, opts.signal);
     try {
       for (;;) {

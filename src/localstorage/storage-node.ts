@@ -95,7 +95,7 @@ export class StorageNodeReporter {
     this.changes++;
     this.snapshot = applyLvChange(this.snapshot, change);
     clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => void this.report(false, true), this.opts.settleMs ?? 2_000);
+    this.settleTimer = setTimeout(() => void this.report(false), this.opts.settleMs ?? 2_000);
     this.settleTimer.unref();
     return this.schedule(false);
   }
