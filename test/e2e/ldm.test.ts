@@ -10,7 +10,7 @@ import { createReadyNode } from '../../tools/testenv/nodes.js';
 import { waitFor } from '../../tools/testenv/wait.js';
 import type { LocalDisk } from '../../src/api/index.js';
 import { installGuestKubeconfig } from './harness/cluster.js';
-import { repoRoot } from './harness/initramfs.js';
+import { GuestProcess } from './harness/guest-process.js';
 import { apiServerGuestAddress } from './harness/network.js';
 import { Vm } from './harness/vm.js';
 
@@ -20,6 +20,7 @@ const nodeName = 'vm-ldm';
 describe('e2e: loam-node in a VM publishes hot-plugged disks', function () {
   let cp: ControlPlane;
   let vm: Vm;
+  let loamNode: GuestProcess | undefined;
   let custom: k8s.CustomObjectsApi;
 
   const disks = async (): Promise<LocalDisk[]> =>
@@ -31,11 +32,11 @@ describe('e2e: loam-node in a VM publishes hot-plugged disks', function () {
     await createReadyNode(cp.kubeConfig(), nodeName);
     vm = await Vm.start({ name: nodeName, apiServerPort: cp.apiPort, disks: [{ id: 'boot0', sizeBytes: 64 * MiB }] });
     const kubeconfig = await installGuestKubeconfig(vm, cp);
-    await vm.startBackground(`cd ${repoRoot} && exec node --import tsx src/cmd/loam-node.ts --node-name ${nodeName} --kubeconfig ${kubeconfig} --resync-seconds 30`, '/run/loam-node.log');
+    loamNode = await GuestProcess.start(vm, { name: 'loam-node', entry: 'src/cmd/loam-node.ts', args: ['--node-name', nodeName, '--kubeconfig', kubeconfig, '--resync-seconds', '30'], logFile: '/run/loam-node.log' });
   });
 
   after(async function () {
-    if (this.currentTest?.state === 'failed' || !vm) console.log((await vm?.readFile('/run/loam-node.log').catch(() => ''))?.toString().slice(-4000));
+    if (this.currentTest?.state === 'failed' || !vm) console.log(await loamNode?.logTail(4000));
     await vm?.stop();
     await cp?.stop();
   });
@@ -47,7 +48,7 @@ describe('e2e: loam-node in a VM publishes hot-plugged disks', function () {
     await vm.plugDisk({ id: 'hot0', sizeBytes: 256 * MiB });
     const dev = await waitForValue('the guest to see the disk', () => vm.deviceWithSerial('hot0'), 60_000);
     let disk: LocalDisk | undefined;
-    await waitFor(`a LocalDisk for /dev/${dev}`, async () => {
+    await loamNode!.waitFor(`a LocalDisk for /dev/${dev}`, async () => {
       disk = (await disks()).find((d) => d.spec.devicePath === `/dev/${dev}` && d.status?.state === 'Available');
       return disk !== undefined;
     }, 120_000, 500);
@@ -56,7 +57,7 @@ describe('e2e: loam-node in a VM publishes hot-plugged disks', function () {
     assert.ok(!before.some((d) => d.metadata?.name === disk!.metadata?.name), 'a new object, not one that was there before');
 
     await vm.unplugDisk('hot0');
-    await waitFor(`LocalDisk ${disk!.metadata?.name} to go Offline`, async () => {
+    await loamNode!.waitFor(`LocalDisk ${disk!.metadata?.name} to go Offline`, async () => {
       return (await disks()).find((d) => d.metadata?.name === disk!.metadata?.name)?.status?.state === 'Offline';
     }, 60_000, 500);
   });

@@ -1,7 +1,8 @@
 /**
  * Mocha global fixture and root hooks of the e2e (VM) tier:
  * - before the run: the pinned kernel and the initramfs are made ready (cached after the first run),
- *   and SIGINT/SIGTERM stop every VM before the process ends;
+ *   Loam is compiled to dist/ (guests run the compiled code), and SIGINT/SIGTERM stop every VM
+ *   before the process ends;
  * - after a failed test: the serial console of each VM still running is printed;
  * - after the run: every VM is stopped, the run folder (disks, sockets, logs) is removed, and the
  *   teardown fails if any QEMU of this run is still alive. The figures (boot time per VM, CPU load,
@@ -9,6 +10,7 @@
  */
 import type { Context } from 'mocha';
 import { setLogLevel } from '../../src/common/logger.js';
+import { ensureCompiled } from './harness/guest-process.js';
 import { ensureInitramfs } from './harness/initramfs.js';
 import { ensureKernel } from './harness/kernel.js';
 import { figureLines, noteFigure } from './harness/figures.js';
@@ -24,6 +26,9 @@ export async function mochaGlobalSetup(): Promise<void> {
   const kernel = await ensureKernel();
   await ensureInitramfs(kernel);
   console.log(`  e2e: kernel ${kernel.release} and initramfs ready in ${((Date.now() - tierStarted) / 1000).toFixed(1)} s`);
+  const buildStarted = Date.now();
+  await ensureCompiled();
+  console.log(`  e2e: Loam compiled to dist/ for the guests in ${((Date.now() - buildStarted) / 1000).toFixed(1)} s`);
   // `on`, not `once`: mocha's wrapper forwards SIGINT and adds SIGTERM, and a second signal without
   // a handler would end the process before the VMs are stopped.
   let ending = false;

@@ -3,7 +3,7 @@
  * formatted, mounted, written and read back, as Loam's node agent will do.
  */
 import assert from 'node:assert/strict';
-import { repoRoot } from './harness/initramfs.js';
+import { runCompiled } from './harness/guest-process.js';
 import { Vm } from './harness/vm.js';
 
 const GiB = 1024 ** 3;
@@ -75,7 +75,9 @@ describe('e2e: a VM with a device-mapper kernel', function () {
   });
 
   it("Loam's LVM door makes tagged LVs, grows them, removes them, and never changes an LV it did not make", async function () {
-    const out = JSON.parse(await vm.runOk(`cd ${repoRoot} && node --import tsx test/e2e/guest/lvm-door.ts loam-ssd`)) as Record<string, unknown>;
+    const run = await runCompiled(vm, 'test/e2e/guest/lvm-door.ts', ['loam-ssd']);
+    assert.equal(run.exitCode, 0, `the door's guest program failed:\n${run.stderr}${run.stdout}`);
+    const out = JSON.parse(run.stdout) as Record<string, unknown>;
     const MiB = 1024 ** 2;
     assert.deepEqual(out.created, { name: 'pvc-door', vgName: 'loam-ssd', sizeBytes: 12 * MiB, tags: ['loam.io'], active: true, path: '/dev/loam-ssd/pvc-door' }, '10 MiB rounded up to 4 MiB extents, tagged and active');
     assert.match(String(out.again), /lvm lvcreate failed: .*already exists/, 'a second lvcreate of the same name fails with LVM\'s line');

@@ -16,8 +16,9 @@ import { createKubeClients, resourcePath, type KubeClients } from '../../src/kub
 import { vgNameOfClass } from '../../src/localstorage/lvm.js';
 import { ControlPlane } from '../../tools/testenv/controlplane.js';
 import { createReadyNode } from '../../tools/testenv/nodes.js';
-import { waitFor } from '../../tools/testenv/wait.js';
+import { StopWaiting, waitFor } from '../../tools/testenv/wait.js';
 import { installGuestKubeconfig } from '../e2e/harness/cluster.js';
+import { GuestProcess, runCompiled } from '../e2e/harness/guest-process.js';
 import { repoRoot } from '../e2e/harness/initramfs.js';
 import { apiServerGuestAddress } from '../e2e/harness/network.js';
 import { claimGuestPoolDisk, guestLvs, type GuestLv } from '../e2e/harness/local-storage.js';
@@ -54,6 +55,8 @@ export class CsiCluster {
   private hostDir = '';
   private hostController?: ResultPromise<typeof hostProcessOptions>;
   private hostControllerOutput = '';
+  private guestController?: GuestProcess;
+  private loamNode?: GuestProcess;
 
   private constructor(readonly cp: ControlPlane, readonly vm: Vm, readonly opts: CsiClusterOptions) {
     this.clients = createKubeClients(cp.kubeConfig());
@@ -88,11 +91,13 @@ export class CsiCluster {
 
   private async startController(): Promise<void> {
     if (this.opts.controller === 'guest') {
-      await this.vm.startBackground(
-        `cd ${repoRoot} && exec node --import tsx src/cmd/loam-controller.ts --kubeconfig ${this.kubeconfig} --leader-elect false --csi-endpoint unix://${guestControllerSocket}`,
-        '/run/loam-controller.log',
-      );
-      await this.waitGuestSocket(guestControllerSocket);
+      this.guestController = await GuestProcess.start(this.vm, {
+        name: 'loam-controller',
+        entry: 'src/cmd/loam-controller.ts',
+        args: ['--kubeconfig', this.kubeconfig, '--leader-elect', 'false', '--csi-endpoint', `unix://${guestControllerSocket}`],
+        logFile: '/run/loam-controller.log',
+      });
+      await this.guestController.waitForSocket(guestControllerSocket, slowGuestMs);
       return;
     }
     this.hostDir = await mkdtemp(path.join(os.tmpdir(), 'loam-csi-e2e-'));
@@ -102,26 +107,24 @@ export class CsiCluster {
       this.hostControllerOutput = (this.hostControllerOutput + d.toString()).slice(-200_000);
     });
     await waitFor(`loam-controller's socket ${this.controllerSocket}`, async () => {
-      if (this.hostController?.exitCode !== null && this.hostController?.exitCode !== undefined) throw new Error(`loam-controller exited: ${this.hostControllerOutput.slice(-3000)}`);
+      if (this.hostController?.exitCode !== null && this.hostController?.exitCode !== undefined) throw new StopWaiting(`loam-controller exited: ${this.hostControllerOutput.slice(-3000)}`);
       return (await execa('test', ['-S', this.controllerSocket], { reject: false })).exitCode === 0;
     }, 120_000, 200);
   }
 
   private async startLoamNode(): Promise<void> {
-    await this.vm.startBackground(
-      `cd ${repoRoot} && exec node --import tsx src/cmd/loam-node.ts --node-name ${this.opts.nodeName} --kubeconfig ${this.kubeconfig} --csi-endpoint unix://${guestNodeSocket}`,
-      '/run/loam-node.log',
-    );
-    await this.waitGuestSocket(guestNodeSocket);
-  }
-
-  private async waitGuestSocket(socket: string): Promise<void> {
-    await waitFor(`socket ${socket} in the guest`, async () => (await this.vm.runScript(`test -S ${socket}`)).exitCode === 0, slowGuestMs, 500);
+    this.loamNode = await GuestProcess.start(this.vm, {
+      name: 'loam-node',
+      entry: 'src/cmd/loam-node.ts',
+      args: ['--node-name', this.opts.nodeName, '--kubeconfig', this.kubeconfig, '--csi-endpoint', `unix://${guestNodeSocket}`],
+      logFile: '/run/loam-node.log',
+    });
+    await this.loamNode.waitForSocket(guestNodeSocket, slowGuestMs);
   }
 
   /** Claims the VM's pool disk for Local Storage and waits for the LocalStorageNode to be Ready with its pool. */
   async claimPoolDisk(): Promise<void> {
-    ({ mediaClass: this.mediaClass, vgName: this.vgName } = await claimGuestPoolDisk(this.vm, this.clients, this.opts.nodeName, slowGuestMs));
+    ({ mediaClass: this.mediaClass, vgName: this.vgName } = await claimGuestPoolDisk(this.vm, this.loamNode, this.clients, this.opts.nodeName, slowGuestMs));
     await waitFor(`LocalStorageNode ${this.opts.nodeName} Ready with pool ${this.vgName}`, async () => {
       const lsn = await this.clients.rest.request<LocalStorageNode>('GET', resourcePath(loamResources.localStorageNodes, undefined, this.opts.nodeName)).catch(() => undefined);
       return lsn?.status?.state === 'Ready' && (lsn.status.pools ?? []).some((p) => p.vgName === this.vgName && (p.freeBytes ?? 0) > 0);
@@ -139,16 +142,15 @@ export class CsiCluster {
    */
   async guestCalls(socket: string, service: 'Node' | 'Controller' | 'Identity', calls: Array<[method: string, request: object]>): Promise<unknown[]> {
     const args = calls.flatMap(([method, request]) => [method, JSON.stringify(request)]);
-    const r = await this.vm.run(['node', '--import', 'tsx', 'test/sanity/guest/csi-call.ts', socket, service, ...args], { cwd: repoRoot, timeoutMs: 300_000 });
+    const r = await runCompiled(this.vm, 'test/sanity/guest/csi-call.ts', [socket, service, ...args], { timeoutMs: 300_000 });
     if (r.exitCode !== 0) throw new Error(`CSI calls in the guest failed (exit ${r.exitCode}): ${r.stdout}${r.stderr}`);
     return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown);
   }
 
   /** The tails of loam-node's and loam-controller's logs, for a failure. */
   async logs(): Promise<string> {
-    const tail = async (file: string): Promise<string> => (await this.vm.readFile(file).catch(() => Buffer.from(''))).toString().slice(-6000);
-    const controller = this.opts.controller === 'guest' ? await tail('/run/loam-controller.log') : this.hostControllerOutput.slice(-6000);
-    return `--- loam-node (guest)\n${await tail('/run/loam-node.log')}\n--- loam-controller (${this.opts.controller})\n${controller}`;
+    const controller = this.opts.controller === 'guest' ? await this.guestController?.logTail() : this.hostControllerOutput.slice(-6000);
+    return `--- loam-node (guest)\n${await this.loamNode?.logTail() ?? ''}\n--- loam-controller (${this.opts.controller})\n${controller ?? ''}`;
   }
 
   async stop(): Promise<void> {

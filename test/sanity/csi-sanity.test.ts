@@ -24,7 +24,10 @@ describe('csi-sanity: lvm.loam.io in a VM on real LVM', function () {
   before(async function () {
     // Two vCPUs: loam-controller, loam-node and csi-sanity all run in this guest, on an emulated CPU.
     cluster = await CsiCluster.start({ nodeName: 'vm-sanity', poolDiskBytes: 12 * GiB, controller: 'guest', cpus: 2 });
-    await cluster.claimPoolDisk();
+    await cluster.claimPoolDisk().catch(async (err: unknown) => {
+      console.log(await cluster.logs());
+      throw err;
+    });
   });
 
   afterEach(async function () {

@@ -1,5 +1,5 @@
 /**
- * Runs inside a guest (`node --import tsx test/e2e/guest/lvm-door.ts <vg>`): drives Loam's LVM door
+ * Runs inside a guest (compiled: `node dist/test/e2e/guest/lvm-door.js <vg>`): drives Loam's LVM door
  * (src/localstorage/lvm.ts) on real device-mapper and prints what it saw as one JSON object, for
  * test/e2e/storage.test.ts to check. An LV not made by Loam is created with the lvm tool itself.
  */

@@ -1,5 +1,5 @@
 /**
- * Runs inside a guest (`node --import tsx test/e2e/guest/udev-listen.ts`, from the shared root):
+ * Runs inside a guest (compiled: `node dist/test/e2e/guest/udev-listen.js`, from the shared root):
  * Loam's UdevMonitor on the kernel source, printing one JSON line per block device event, after a
  * first line `{"ready":true}` once the netlink socket is open. Stops on SIGTERM.
  */

@@ -14,6 +14,7 @@ import { ControlPlane } from '../../../tools/testenv/controlplane.js';
 import { createReadyNode } from '../../../tools/testenv/nodes.js';
 import { waitFor } from '../../../tools/testenv/wait.js';
 import { installGuestKubeconfig } from './cluster.js';
+import { GuestProcess } from './guest-process.js';
 import { repoRoot } from './initramfs.js';
 import { apiServerGuestAddress } from './network.js';
 import { Vm } from './vm.js';
@@ -39,13 +40,14 @@ const controllerOptions = { reject: false, all: true, stdin: 'ignore', cwd: repo
 
 /**
  * Claims the VM's disk with serial `pool0` for Local Storage once its LocalDisk is Available, as an
- * administrator would; returns the disk's media class and the VG it will join.
+ * administrator would (a wait that ends at once if `loamNode` dies); returns the disk's media class and the VG it will join.
  */
-export async function claimGuestPoolDisk(vm: Vm, clients: KubeClients, nodeName: string, timeoutMs: number): Promise<{ mediaClass: MediaClass; vgName: string }> {
+export async function claimGuestPoolDisk(vm: Vm, loamNode: GuestProcess | undefined, clients: KubeClients, nodeName: string, timeoutMs: number): Promise<{ mediaClass: MediaClass; vgName: string }> {
   const dev = await vm.deviceWithSerial('pool0');
   if (!dev) throw new Error('the guest does not show the pool disk');
+  if (!loamNode) throw new Error('loam-node is not running in the guest');
   let disk: LocalDisk | undefined;
-  await waitFor(`the LocalDisk of /dev/${dev} to be Available`, async () => {
+  await loamNode.waitFor(`the LocalDisk of /dev/${dev} to be Available`, async () => {
     const disks = await clients.rest.request<{ items: LocalDisk[] }>('GET', resourcePath(loamResources.localDisks), { query: { labelSelector: `${labels.node}=${nodeName}` } });
     disk = disks.items.find((d) => d.spec.devicePath === `/dev/${dev}` && d.status?.state === 'Available');
     return disk !== undefined;
@@ -81,7 +83,7 @@ export class LocalStorageCluster {
   vgName = vgNameOfClass('SSD');
   private controller?: ResultPromise<typeof controllerOptions>;
   private controllerOutput = '';
-  private loamNodePid?: number;
+  private loamNode?: GuestProcess;
   private loamNodeStarts = 0;
   private kubeconfig = '';
 
@@ -118,33 +120,25 @@ export class LocalStorageCluster {
 
   /** Starts loam-node in the guest (each start logs to its own file); `env` e.g. for test hooks. */
   async startLoamNode(env: Record<string, string> = {}): Promise<void> {
-    const exports = Object.entries(env).map(([k, v]) => `export ${k}=${v}; `).join('');
-    const logFile = `/run/loam-node-${++this.loamNodeStarts}.log`;
-    // setsid may fork, so the PID startBackground returns is not always node's: node's own PID ($$ before exec) is kept in a file.
-    await this.vm.startBackground(
-      `${exports}echo $$ > /run/loam-node.pid; cd ${repoRoot} && exec node --import tsx src/cmd/loam-node.ts --node-name ${this.opts.nodeName} --kubeconfig ${this.kubeconfig} --resync-seconds 30`,
-      logFile,
-    );
-    await waitFor('loam-node to record its PID', async () => {
-      const r = await this.vm.runScript('cat /run/loam-node.pid 2>/dev/null && rm /run/loam-node.pid');
-      this.loamNodePid = r.exitCode === 0 && r.stdout.trim() ? Number(r.stdout.trim()) : undefined;
-      return this.loamNodePid !== undefined;
-    }, 30_000, 200);
-    log.info('loam-node started in the guest', { pid: this.loamNodePid, logFile });
+    this.loamNode = await GuestProcess.start(this.vm, {
+      name: 'loam-node',
+      entry: 'src/cmd/loam-node.ts',
+      args: ['--node-name', this.opts.nodeName, '--kubeconfig', this.kubeconfig, '--resync-seconds', '30'],
+      env,
+      logFile: `/run/loam-node-${++this.loamNodeStarts}.log`,
+    });
+    log.info('loam-node started in the guest', { pid: this.loamNode.pid, logFile: this.loamNode.opts.logFile });
   }
 
   /** kill -9 of loam-node in the guest: no shutdown code runs. Resolves once it is dead. */
   async killLoamNode(): Promise<void> {
-    const pid = this.loamNodePid;
-    if (pid === undefined) return;
-    // The guest's init does not reap orphans, so "dead" is gone or a zombie (state Z), which kill -0 still finds.
-    await this.vm.runOk(`kill -9 ${pid}; while [ -e /proc/${pid} ] && [ "$(cut -d' ' -f3 /proc/${pid}/stat 2>/dev/null)" != Z ]; do sleep 0.1; done`);
-    this.loamNodePid = undefined;
+    await this.loamNode?.kill9();
+    this.loamNode = undefined;
   }
 
   /** Power cut and boot with the same disks; loam-node is started again. */
   async reboot(): Promise<void> {
-    this.loamNodePid = undefined;
+    this.loamNode = undefined;
     await this.vm.powerCycle();
     this.kubeconfig = await installGuestKubeconfig(this.vm, this.cp);
     await this.startLoamNode();
@@ -152,7 +146,7 @@ export class LocalStorageCluster {
 
   /** The tail of every log a failure needs: loam-node's in the guest and loam-controller's. */
   async logs(): Promise<string> {
-    const node = this.loamNodeStarts > 0 ? (await this.vm.readFile(`/run/loam-node-${this.loamNodeStarts}.log`).catch(() => Buffer.from(''))).toString().slice(-6000) : '';
+    const node = await this.loamNode?.logTail() ?? '';
     return `--- loam-node (guest)\n${node}\n--- loam-controller (host)\n${this.controllerOutput.slice(-6000)}`;
   }
 
@@ -171,7 +165,7 @@ export class LocalStorageCluster {
    */
   async claimPoolDisk(): Promise<number> {
     const started = Date.now();
-    ({ mediaClass: this.mediaClass, vgName: this.vgName } = await claimGuestPoolDisk(this.vm, this.clients, this.opts.nodeName, 300_000));
+    ({ mediaClass: this.mediaClass, vgName: this.vgName } = await claimGuestPoolDisk(this.vm, this.loamNode, this.clients, this.opts.nodeName, 300_000));
     await waitFor(`VG ${this.vgName} in the guest`, async () => (await this.vm.runScript(`lvm vgs ${this.vgName}`)).exitCode === 0, 120_000, 500);
     return Date.now() - started;
   }

@@ -1,6 +1,6 @@
 /**
  * CSI calls from the command line, for tests that must call a socket inside a VM:
- *   node --import tsx test/sanity/guest/csi-call.ts <socket> <Identity|Controller|Node> <Method> '<json>' [<Method> '<json>' ...]
+ *   node dist/test/sanity/guest/csi-call.js <socket> <Identity|Controller|Node> <Method> '<json>' [<Method> '<json>' ...]
  * Several calls share one process, because starting node + tsx in a TCG guest takes tens of seconds.
  * Prints each response as one JSON line; at the first gRPC error prints {"code": "...", "details": "..."}
  * and exits 3.
