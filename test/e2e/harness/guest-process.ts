@@ -33,7 +33,9 @@ export function ensureCompiled(): Promise<void> {
 /** The argv that runs a TypeScript entry point of this repository (path from the root) compiled. */
 export function compiledArgv(entry: string, args: readonly string[] = []): string[] {
   if (!entry.endsWith('.ts')) throw new Error(`compiledArgv: ${entry} is not a .ts entry point`);
-  return ['node', '--enable-source-maps', path.join(compiledRoot, entry.replace(/\.ts$/, '.js')), ...args];
+  // No --enable-source-maps: mapping error stacks under TCG doubled the time 50 volumes took to be
+  // Ready (78 s against 36 s); stacks name dist/ lines, and the .js.map files beside them map back.
+  return ['node', path.join(compiledRoot, entry.replace(/\.ts$/, '.js')), ...args];
 }
 
 /** Runs a compiled entry point in the guest to its end, from the repository root. */
