@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { waitFor } from '../../tools/testenv/wait.js';
+import { shellQuote } from './harness/agent.js';
 import { compiledArgv, ensureCompiled } from './harness/guest-process.js';
 import { repoRoot } from './harness/initramfs.js';
 import { Vm } from './harness/vm.js';
@@ -34,7 +35,7 @@ describe('e2e: disk hot-plug into a running VM', function () {
   before(async function () {
     vm = await Vm.start({ name: 'hotplug', disks: [{ id: 'boot0', sizeBytes: 64 * MiB }] });
     await ensureCompiled();
-    await vm.startBackground(`cd ${repoRoot} && exec ${compiledArgv('test/e2e/guest/udev-listen.ts').join(' ')} 2>/run/udev-listen.err`, eventLog);
+    await vm.startBackground(`cd ${repoRoot} && exec ${compiledArgv('test/e2e/guest/udev-listen.ts').map(shellQuote).join(' ')} 2>/run/udev-listen.err`, eventLog);
     await waitFor('UdevMonitor in the guest to start', async () => (await seenEvents(vm)).length > 0, 150_000, 250).catch(async (err: unknown) => {
       throw new Error(`the guest's UdevMonitor did not start: ${(await vm.readFile('/run/udev-listen.err')).toString()}`, { cause: err });
     });

@@ -94,11 +94,14 @@ export class GuestProcess {
     let died = false;
     try {
       await waitFor(what, async () => {
-        if (await check()) return true;
+        // A check that throws (the API server not answering yet) still looks at the process.
+        const outcome = await check().then((ok) => ({ ok }), (error: unknown) => ({ ok: false, error }));
+        if (outcome.ok) return true;
         if (!(await this.alive())) {
           died = true;
           throw new StopWaiting(`${this.opts.name} (guest PID ${this.pid}) has exited`);
         }
+        if ('error' in outcome) throw outcome.error;
         return false;
       }, timeoutMs, intervalMs);
     } catch (err) {

@@ -40,7 +40,8 @@ const controllerOptions = { reject: false, all: true, stdin: 'ignore', cwd: repo
 
 /**
  * Claims the VM's disk with serial `pool0` for Local Storage once its LocalDisk is Available, as an
- * administrator would (a wait that ends at once if `loamNode` dies); returns the disk's media class and the VG it will join.
+ * administrator would (the wait ends at once if `loamNode` dies); returns the disk's media class
+ * and the VG it will join.
  */
 export async function claimGuestPoolDisk(vm: Vm, loamNode: GuestProcess | undefined, clients: KubeClients, nodeName: string, timeoutMs: number): Promise<{ mediaClass: MediaClass; vgName: string }> {
   const dev = await vm.deviceWithSerial('pool0');
