@@ -2,22 +2,23 @@
  * The Controller service of lvm.loam.io (loam-controller). It never touches a disk: CreateVolume
  * writes a LocalVolume and waits until the VolumePlacer and the node agents have made it Ready;
  * DeleteVolume deletes it and waits until the finalizers have removed the LVs; expansion raises
- * spec.capacityBytes and waits for the LVs to grow. Reads come from informer caches.
+ * spec.capacityBytes and waits for the LVs to grow. Reads come from informer caches; until their
+ * first fill, calls wait for it within their deadline (UNAVAILABLE after).
  *
  * Each RPC checks in the same order: required fields and capabilities → lock → idempotency → act.
  * Locks (per volume id, and per name for CreateVolume) make a second call for a volume that is in
  * progress ABORTED; read-only RPCs take none.
  */
 import { status } from '@grpc/grpc-js';
-import type { LocalVolume, MediaClass } from '../api/index.js';
+import type { LocalStorageNode, LocalVolume, LocalVolumeReplica, MediaClass } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
-import type { KubeClients } from '../kube/index.js';
+import type { Informer, KubeClients } from '../kube/index.js';
 import { CapacityView } from './controller-capacity.js';
 import { pageOf } from './controller-list.js';
 import { incompatibility, isPossibleVolumeId, planCreateVolume, volumeBytesOf } from './controller-requests.js';
 import { creationOutcome, csiVolumeOf, volumeBytes, volumeConditionOf, type CreationOutcome } from './controller-responses.js';
 import { VolumeStore } from './controller-store.js';
-import { aborted, alreadyExists, CsiError, notFound, resourceExhausted } from './errors.js';
+import { aborted, alreadyExists, CsiError, notFound, resourceExhausted, unavailable } from './errors.js';
 import type { ControllerExpandVolumeRequest__Output } from './generated/csi/v1/ControllerExpandVolumeRequest.js';
 import type { ControllerExpandVolumeResponse } from './generated/csi/v1/ControllerExpandVolumeResponse.js';
 import type { ControllerGetCapabilitiesResponse } from './generated/csi/v1/ControllerGetCapabilitiesResponse.js';
@@ -68,20 +69,36 @@ export class CsiControllerService implements ControllerService {
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 60_000;
   }
 
-  /** Starts the informers and resolves when their caches are filled. */
-  async start(syncTimeoutMs = 60_000): Promise<void> {
-    const informers = [this.store.informer, this.capacityView.storageNodes, this.capacityView.replicas];
-    for (const i of informers) i.start();
-    await Promise.all(informers.map((i) => i.waitForSync(syncTimeoutMs)));
+  private get informers(): Array<Informer<LocalVolume> | Informer<LocalStorageNode> | Informer<LocalVolumeReplica>> {
+    return [this.store.informer, this.capacityView.storageNodes, this.capacityView.replicas];
+  }
+
+  /**
+   * Starts the informers and returns at once: the socket is served while they fill, Probe says
+   * not ready until they have, and a call that needs them waits for them (`synced`). An API server
+   * that cannot be reached yet so delays calls instead of ending the process.
+   */
+  async start(): Promise<void> {
+    for (const i of this.informers) i.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.store.informer.stop(), this.capacityView.storageNodes.stop(), this.capacityView.replicas.stop()]);
+    await Promise.all(this.informers.map((i) => i.stop()));
   }
 
   /** For Identity's Probe: true once every cache is filled. */
   ready(): boolean {
-    return this.store.informer.hasSynced() && this.capacityView.storageNodes.hasSynced() && this.capacityView.replicas.hasSynced();
+    return this.informers.every((i) => i.hasSynced());
+  }
+
+  /** Waits, within the call's deadline, for the caches' first fill; UNAVAILABLE (retried by COs) if it does not come. */
+  private async synced(rpc: string, ctx: CallContext): Promise<void> {
+    if (this.ready()) return;
+    try {
+      await Promise.all(this.informers.map((i) => i.waitForSync(this.waitMs(ctx))));
+    } catch {
+      throw unavailable(`${rpc}: loam-controller has not loaded LocalVolumes, LocalVolumeReplicas and LocalStorageNodes from the API server yet (Probe reports ready once it has); retry`);
+    }
   }
 
   async ControllerGetCapabilities(): Promise<ControllerGetCapabilitiesResponse> {
@@ -91,6 +108,7 @@ export class CsiControllerService implements ControllerService {
   /** Locks id and name: a retry of the same request while the first still waits is ABORTED. */
   async CreateVolume(req: CreateVolumeRequest__Output, ctx: CallContext): Promise<CreateVolumeResponse> {
     const plan = planCreateVolume(req);
+    await this.synced('CreateVolume', ctx);
     return this.locks.run(plan.id, async () => {
       let volume = await this.store.get(plan.id, ctx.signal);
       const created = volume ? undefined : await this.store.create(plan.volume, ctx.signal);
@@ -157,6 +175,7 @@ export class CsiControllerService implements ControllerService {
     requireField('DeleteVolume', 'volume_id', req.volume_id);
     const id = req.volume_id;
     if (!isPossibleVolumeId(id)) return {};
+    await this.synced('DeleteVolume', ctx);
     return this.locks.run(id, async () => {
       if (!(await this.store.delete(id))) return {};
       await this.store.waitFor(id, (v) => (v ? undefined : true), { signal: ctx.signal, timeoutMs: this.waitMs(ctx), what: `DeleteVolume: volume ${id}` });
@@ -184,7 +203,8 @@ export class CsiControllerService implements ControllerService {
     return { confirmed: { volume_context: req.volume_context, volume_capabilities: req.volume_capabilities, parameters: req.parameters } };
   }
 
-  async ListVolumes(req: ListVolumesRequest__Output): Promise<ListVolumesResponse> {
+  async ListVolumes(req: ListVolumesRequest__Output, ctx: CallContext): Promise<ListVolumesResponse> {
+    await this.synced('ListVolumes', ctx);
     const page = pageOf(this.store.list(), req.max_entries ?? 0, req.starting_token ?? '');
     return {
       entries: page.volumes.map((v) => ({ volume: csiVolumeOf(v), status: { volume_condition: volumeConditionOf(v) } })),
@@ -198,7 +218,7 @@ export class CsiControllerService implements ControllerService {
     return { volume: csiVolumeOf(v), status: { volume_condition: volumeConditionOf(v) } };
   }
 
-  async GetCapacity(req: GetCapacityRequest__Output): Promise<GetCapacityResponse> {
+  async GetCapacity(req: GetCapacityRequest__Output, ctx: CallContext): Promise<GetCapacityResponse> {
     const rpc = 'GetCapacity';
     const caps = req.volume_capabilities ?? [];
     if (caps.some((c) => capabilityProblem(c) !== undefined)) return { available_capacity: 0 };
@@ -207,6 +227,7 @@ export class CsiControllerService implements ControllerService {
     const segments = req.accessible_topology?.segments ?? {};
     const nodeName = segments[topologyKey];
     if (Object.keys(segments).length > 0 && !nodeName) return { available_capacity: 0 };
+    await this.synced(rpc, ctx);
     const answer = this.capacityView.capacity({ nodeName, poolClass });
     return { available_capacity: answer.availableBytes, maximum_volume_size: { value: answer.maximumVolumeBytes } };
   }
@@ -239,6 +260,7 @@ export class CsiControllerService implements ControllerService {
 
   /** The volume, or NOT_FOUND naming it. */
   private async existing(rpc: string, id: string, ctx: CallContext): Promise<LocalVolume> {
+    await this.synced(rpc, ctx);
     const v = isPossibleVolumeId(id) ? await this.store.get(id, ctx.signal) : undefined;
     if (!v) throw notFound(`${rpc}: volume ${id} does not exist`);
     return v;
@@ -249,7 +271,7 @@ export class CsiControllerService implements ControllerService {
   }
 }
 
-/** The Controller service with its informers; `start()` them before serving, `stop()` after. */
+/** The Controller service with its informers; `start()` them before serving (it returns at once), `stop()` after. */
 export function createControllerService(opts: ControllerServiceOptions): CsiControllerService {
   return new CsiControllerService(opts);
 }

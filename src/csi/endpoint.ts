@@ -1,6 +1,7 @@
 /**
- * One CSI endpoint as an entry point runs it: the service's caches started, then Identity plus the
- * Controller (loam-controller) or Node (loam-node) service on the unix socket; stopped in reverse.
+ * One CSI endpoint as an entry point runs it: the service's caches started (the Controller's fill
+ * while it already serves; Probe says when they are ready), then Identity plus the Controller
+ * (loam-controller) or Node (loam-node) service on the unix socket; stopped in reverse.
  */
 import type { Logger } from '../common/logger.js';
 import { createControllerService } from './controller-service.js';
