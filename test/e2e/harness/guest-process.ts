@@ -75,10 +75,13 @@ export class GuestProcess {
     return new GuestProcess(vm, opts, pid!);
   }
 
-  /** True while the process runs. The guest's init does not reap orphans: a zombie counts as dead. */
+  /** A shell test that is true while the process runs. The guest's init does not reap orphans: a zombie counts as dead. */
+  private get runningTest(): string {
+    return `[ -e /proc/${this.pid} ] && [ "$(cut -d' ' -f3 /proc/${this.pid}/stat 2>/dev/null)" != Z ]`;
+  }
+
   async alive(): Promise<boolean> {
-    const r = await this.vm.runScript(`[ -e /proc/${this.pid} ] && [ "$(cut -d' ' -f3 /proc/${this.pid}/stat 2>/dev/null)" != Z ]`);
-    return r.exitCode === 0;
+    return (await this.vm.runScript(this.runningTest)).exitCode === 0;
   }
 
   /** The last `chars` characters of its log. */
@@ -117,6 +120,6 @@ export class GuestProcess {
 
   /** kill -9: no shutdown code runs. Resolves once it is dead. */
   async kill9(): Promise<void> {
-    await this.vm.runOk(`kill -9 ${this.pid}; while [ -e /proc/${this.pid} ] && [ "$(cut -d' ' -f3 /proc/${this.pid}/stat 2>/dev/null)" != Z ]; do sleep 0.1; done`);
+    await this.vm.runOk(`kill -9 ${this.pid}; while ${this.runningTest}; do sleep 0.1; done`);
   }
 }

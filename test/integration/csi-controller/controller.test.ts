@@ -5,7 +5,7 @@ import { mergePatch, patchStatus, resourcePath, type KubeClients } from '../../.
 import { waitFor } from '../../../tools/testenv/wait.js';
 import { clients, suffix } from '../ldm-claims/support.js';
 import { cleanup, createStorageNode, getVolume } from '../localstorage-placement/support.js';
-import { createRequest, CsiTestClient, Gi, grpcError, startControllerEndpoint, topo } from './support.js';
+import { createRequest, CsiTestClient, Gi, grpcError, startControllerEndpoint, topo, waitProbeReady } from './support.js';
 
 describe('csi controller service (real API server, real socket; the test plays the volume placer)', function () {
   this.timeout(60_000);
@@ -55,8 +55,7 @@ describe('csi controller service (real API server, real socket; the test plays t
   });
 
   it('is ready once its informers have synced, and advertises its capabilities', async () => {
-    // The socket is served before the caches are filled; a sidecar probes until ready, as here.
-    await waitFor('Probe to report ready', async () => (await client.call<{ ready?: { value: boolean } }>('Identity', 'Probe', {})).ready?.value === true, 10_000, 50);
+    await waitProbeReady(client, 10_000);
     const caps = await client.call<{ capabilities: Array<{ rpc: { type: string } }> }>('Controller', 'ControllerGetCapabilities', {});
     assert.deepEqual(caps.capabilities.map((x) => x.rpc.type), ['CREATE_DELETE_VOLUME', 'LIST_VOLUMES', 'GET_CAPACITY', 'EXPAND_VOLUME', 'VOLUME_CONDITION', 'GET_VOLUME', 'SINGLE_NODE_MULTI_WRITER']);
   });
@@ -242,7 +241,6 @@ describe('csi controller service (real API server, real socket; the test plays t
     await assert.rejects(client.call('Controller', 'ListVolumes', { max_entries: -1 }), grpcError(status.INVALID_ARGUMENT, /max_entries must not be negative/));
     await assert.rejects(client.raw('/csi.v1.Controller/CreateVolume', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])), (err: { code: number }) => err.code !== status.OK);
     await assert.rejects(client.raw('/csi.v1.Controller/CreateVolume', Buffer.from([0x08, 0x01])), grpcError(status.INVALID_ARGUMENT, /name is required/), 'a field of the wrong wire type is ignored, not a crash');
-    // The socket is served before the caches are filled; a sidecar probes until ready, as here.
-    await waitFor('Probe to report ready', async () => (await client.call<{ ready?: { value: boolean } }>('Identity', 'Probe', {})).ready?.value === true, 10_000, 50);
+    assert.deepEqual(await client.call('Identity', 'Probe', {}), { ready: { value: true } });
   });
 });

@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { createKubeClients, loadKubeConfig } from '../../../src/kube/index.js';
 import { freePort } from '../../../tools/testenv/ports.js';
-import { waitFor } from '../../../tools/testenv/wait.js';
 import { controlPlane } from '../setup.js';
-import { createRequest, grpcError, startControllerEndpoint } from './support.js';
+import { createRequest, grpcError, startControllerEndpoint, waitProbeReady } from './support.js';
 
 /** A TCP relay to the API server that starts listening only when told: an API server "down" until then. */
 function relayTo(apiPort: number, listenPort: number): { open: () => Promise<void>; close: () => Promise<void> } {
@@ -60,8 +59,7 @@ describe('csi controller before the API server can be reached', function () {
       );
 
       await relay.open();
-      await waitFor('Probe to report ready once the API server answers', async () =>
-        (await endpoint.client.call<{ ready?: { value: boolean } }>('Identity', 'Probe', {})).ready?.value === true, 45_000, 250);
+      await waitProbeReady(endpoint.client, 45_000);
       const list = await endpoint.client.call<{ entries: unknown[] }>('Controller', 'ListVolumes', {});
       assert.ok(Array.isArray(list.entries), 'ListVolumes answers from the filled cache');
     } finally {

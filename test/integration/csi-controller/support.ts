@@ -11,6 +11,7 @@ import { createControllerService } from '../../../src/csi/controller-service.js'
 import { serveCsiEndpoint } from '../../../src/csi/endpoint.js';
 import { csiGrpcObject } from '../../../src/csi/server.js';
 import type { KubeClients } from '../../../src/kube/index.js';
+import { waitFor } from '../../../tools/testenv/wait.js';
 
 export const Gi = 2 ** 30;
 
@@ -45,6 +46,11 @@ export class CsiTestClient {
   close(): void {
     for (const c of Object.values(this.clients)) c.close();
   }
+}
+
+/** Probes until the driver reports ready, as a sidecar does at start (the socket is served before the caches are filled). */
+export async function waitProbeReady(client: CsiTestClient, timeoutMs: number): Promise<void> {
+  await waitFor('Probe to report ready', async () => (await client.call<{ ready?: { value: boolean } }>('Identity', 'Probe', {})).ready?.value === true, timeoutMs, 50);
 }
 
 /** Asserts a rejected call's gRPC status code and message. */
