@@ -11,6 +11,24 @@ import { componentLogger, type Logger } from '../common/logger.js';
 /** Every VG and LV Loam makes carries this tag; Loam never changes an LV without it. */
 export const loamTag = 'loam.io';
 
+/**
+ * Prefix of the tag that names the LocalVolumeReplica an LV was made for (`loam.io/replica-uid=<uid>`):
+ * an LV is adopted, grown, exposed or removed only by the replica whose metadata.uid it carries, so a
+ * volume re-created under an old name never inherits the old tenant's data.
+ */
+export const replicaUidTagPrefix = 'loam.io/replica-uid=';
+
+/** The tag recording that the replica with this metadata.uid made an LV. */
+export function replicaUidTag(uid: string): string {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(uid)) throw new Error(`replicaUidTag: "${uid}" is not a Kubernetes UID`);
+  return `${replicaUidTagPrefix}${uid}`;
+}
+
+/** The metadata.uid of the replica an LV was made for, from its tags; undefined for an LV of before the tag (or not Loam's). */
+export function replicaUidOf(lv: { tags: readonly string[] }): string | undefined {
+  return lv.tags.find((t) => t.startsWith(replicaUidTagPrefix))?.slice(replicaUidTagPrefix.length);
+}
+
 const vgOfClass: Record<MediaClass, string> = { HDD: 'loam-hdd', SSD: 'loam-ssd', NVMe: 'loam-nvme' };
 
 export function vgNameOfClass(mediaClass: MediaClass): string {
