@@ -33,7 +33,7 @@ export function volumeStatus(input: VolumeStatusInput): LocalVolumeStatus {
   const replicas: VolumeReplicaStatus[] = nodes.map((node) => {
     const r = byNode.get(node);
     const state = input.goneNodes.has(node) ? 'Lost' : r?.status?.state ?? 'Creating';
-    return { name: localVolumeReplicaName(volume.metadata.name!, node), nodeName: node, state, synced: r?.status?.synced ?? false };
+    return { name: r?.metadata.name ?? localVolumeReplicaName(volume.metadata.name!, node), nodeName: node, state, synced: r?.status?.synced ?? false };
   });
   const allocated = nodes.map((n) => byNode.get(n)?.status?.allocatedBytes);
   const { state, message } = stateOf(input, nodes, byNode);

@@ -20,9 +20,23 @@ describe('api names', () => {
     assert.throws(() => localDiskName('n1', ''), /a stable id is required for a disk of node n1/);
   });
 
-  it('names a replica <volume>-<node>', () => {
-    assert.equal(localVolumeReplicaName('pvc-1234', 'worker-2'), 'pvc-1234-worker-2');
+  it('names a replica <volume>-<first 12 hex of sha256(node)>', () => {
+    const hash = createHash('sha256').update('worker-2').digest('hex').slice(0, 12);
+    assert.equal(localVolumeReplicaName('pvc-1234', 'worker-2'), `pvc-1234-${hash}`);
     assert.throws(() => localVolumeReplicaName('pvc-1', ''), /volume and node are required/);
+  });
+
+  it('gives two (volume, node) pairs whose <volume>-<node> would be equal two different replica names', () => {
+    assert.notEqual(localVolumeReplicaName('pvc-a', 'b-c'), localVolumeReplicaName('pvc-a-b', 'c'));
+    assert.notEqual(localVolumeReplicaName('pvc-a', 'b'), localVolumeReplicaName('pvc-a', 'c'));
+  });
+
+  it('keeps a replica name a valid object name for a long FQDN node name (at most 253 characters)', () => {
+    const node = `${'n'.repeat(60)}.${'rack'.repeat(15)}.example.internal`;
+    const name = localVolumeReplicaName('pvc-0c8e1a52-5a0e-4e7e-9d0c-6b7f5f0e3b11', node);
+    assert.match(name, /^pvc-0c8e1a52-5a0e-4e7e-9d0c-6b7f5f0e3b11-[0-9a-f]{12}$/);
+    assert.equal(localVolumeReplicaName('v'.repeat(253), 'n').length, 253);
+    assert.notEqual(localVolumeReplicaName(`${'v'.repeat(250)}x`, 'n'), localVolumeReplicaName(`${'v'.repeat(250)}y`, 'n'), 'shortened names stay distinct');
   });
 });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { LocalVolume, LocalVolumeReplica, LocalVolumeReplicaStatus } from '../../../src/api/index.js';
+import { localVolumeReplicaName, type LocalVolume, type LocalVolumeReplica, type LocalVolumeReplicaStatus } from '../../../src/api/index.js';
 import { sameVolumeStatus, volumeStatus, type VolumeStatusInput } from '../../../src/localstorage/volume-status.js';
 
 const Gi = 2 ** 30;
@@ -34,7 +34,7 @@ describe('volume status: aggregated from replicas', () => {
     assert.equal(s.state, 'Creating');
     assert.equal(s.message, 'creating the replica on b');
     assert.equal(status({ volume: volume(['a']) }).state, 'Creating');
-    assert.deepEqual(status({ volume: volume(['a']) }).replicas, [{ name: 'pvc-1-a', nodeName: 'a', state: 'Creating', synced: false }]);
+    assert.deepEqual(status({ volume: volume(['a']) }).replicas, [{ name: localVolumeReplicaName('pvc-1', 'a'), nodeName: 'a', state: 'Creating', synced: false }], 'a replica not made yet: the name it will have');
   });
 
   it('is Ready when every replica is Ready, in sync and allocated to capacity; allocatedBytes is the smallest', () => {
@@ -43,7 +43,7 @@ describe('volume status: aggregated from replicas', () => {
     assert.equal(s.allocatedBytes, 10 * Gi);
     assert.equal(s.nodes, 'a,b');
     assert.equal(s.message, 'both replicas are ready on a, b');
-    assert.deepEqual(s.replicas, [{ name: 'pvc-1-a', nodeName: 'a', state: 'Ready', synced: true }, { name: 'pvc-1-b', nodeName: 'b', state: 'Ready', synced: true }]);
+    assert.deepEqual(s.replicas, [{ name: 'pvc-1-a', nodeName: 'a', state: 'Ready', synced: true }, { name: 'pvc-1-b', nodeName: 'b', state: 'Ready', synced: true }], 'the names the replicas have (here <volume>-<node>, as earlier versions named them)');
     assert.equal(s.conditions?.[0]?.status, 'True');
   });
 
