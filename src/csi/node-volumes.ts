@@ -1,5 +1,5 @@
 /**
- * Which device holds a volume on this node: the LocalVolumeReplica `<volume>-<node>` and its
+ * Which device holds a volume on this node: the LocalVolumeReplica of the volume on this node and its
  * status.devicePath, written by the node agent once the LV exists. Reads go to an informer cache of
  * this node's replicas; a miss falls back to one direct read, because the replica may have been
  * made a moment ago and the watch not have brought it yet (read-after-create).
@@ -34,17 +34,22 @@ export class ReplicaDevices {
     await this.informer.stop();
   }
 
-  /** The replica of `volumeId` on this node, or undefined when this node holds none. */
+  /**
+   * The replica of `volumeId` on this node, or undefined when this node holds none. Found by its
+   * spec, not its name: replicas made by earlier versions are named `<volume>-<node>`.
+   */
   async replicaOf(volumeId: string, signal?: AbortSignal): Promise<LocalVolumeReplica | undefined> {
-    const name = localVolumeReplicaName(volumeId, this.nodeName);
-    const cached = this.informer.cache.get(name);
+    const cached = this.informer.cache.list().find((r) => r.spec?.volumeName === volumeId && r.spec.nodeName === this.nodeName);
     if (cached) return cached;
-    try {
-      return await this.clients.rest.request<LocalVolumeReplica>('GET', resourcePath(loamResources.localVolumeReplicas, undefined, name), { signal });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
+    for (const name of [localVolumeReplicaName(volumeId, this.nodeName), `${volumeId}-${this.nodeName}`]) {
+      try {
+        const replica = await this.clients.rest.request<LocalVolumeReplica>('GET', resourcePath(loamResources.localVolumeReplicas, undefined, name), { signal });
+        if (replica.spec?.volumeName === volumeId && replica.spec.nodeName === this.nodeName) return replica;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
     }
+    return undefined;
   }
 
   /**
