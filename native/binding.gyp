@@ -1,7 +1,12 @@
 # Two addons: loam_udev (block device enumeration and uevent monitoring through libudev) and
 # loam_loop_control (the /dev/loop-control ioctls, used only by tests and benchmarks to make the
-# kernel add and remove loop nodes). Built by native/build.mjs against the Node headers on the machine.
+# kernel add and remove loop nodes). Built by native/build.mjs against the Node headers on the machine;
+# loam_loop_control only when build.mjs says so (LOAM_TEST_ADDONS=1: a development install), so a
+# production install neither builds nor ships a test tool.
 {
+  'variables': {
+    'loam_test_addons%': '<!(node -p "process.env.LOAM_TEST_ADDONS === \'1\' ? 1 : 0")',
+  },
   'targets': [
     {
       'target_name': 'loam_udev',
@@ -20,11 +25,17 @@
       'cflags_cc': ['-Wall', '-Wextra', '-Wno-unused-parameter'],
       'libraries': ['-ludev'],
     },
-    {
-      'target_name': 'loam_loop_control',
-      'sources': ['src/loop_control.c'],
-      'defines': ['NAPI_VERSION=8'],
-      'cflags': ['-Wall', '-Wextra'],
-    },
+  ],
+  'conditions': [
+    ['loam_test_addons==1', {
+      'targets': [
+        {
+          'target_name': 'loam_loop_control',
+          'sources': ['src/loop_control.c'],
+          'defines': ['NAPI_VERSION=8'],
+          'cflags': ['-Wall', '-Wextra'],
+        },
+      ],
+    }],
   ],
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Builds the native addons (native/binding.gyp) with node-gyp against the Node headers already on
 // this machine: it never downloads headers. Runs as the package's `install` script, so `npm ci`
-// builds it; run it by hand with `node native/build.mjs`.
+// builds it; run it by hand with `node native/build.mjs`. The test-only addon (loam_loop_control) is
+// built only for a development install: not when npm omits dev dependencies (`npm ci --omit=dev`,
+// `--production`, or NODE_ENV=production), nor with `--production` given to this script.
 /* global process, console */
 /* eslint-disable no-console -- a build script reports to the terminal */
 import { existsSync } from 'node:fs';
@@ -12,7 +14,16 @@ import { execa } from 'execa';
 
 const nativeDir = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const addons = ['loam_udev', 'loam_loop_control'];
+const productionAddons = ['loam_udev'];
+const testAddons = ['loam_loop_control'];
+
+/** True when this is a production install: npm omits dev dependencies, or the caller said so. */
+function isProductionBuild() {
+  if (process.argv.includes('--production')) return true;
+  if (process.argv.includes('--development')) return false;
+  const omit = (process.env.npm_config_omit ?? '').split(/[\s,]+/);
+  return omit.includes('dev') || process.env.npm_config_production === 'true' || process.env.NODE_ENV === 'production';
+}
 
 function fail(message) {
   console.error(`native/build.mjs: ${message}`);
@@ -78,11 +89,14 @@ async function main() {
   const nodedir = await findNodedir();
   await checkLibudevHeader();
   const nodeGyp = findNodeGyp();
-  console.error(`native/build.mjs: node-gyp rebuild against ${path.join(nodedir, 'include', 'node')} (Node ${process.version})`);
+  const production = isProductionBuild();
+  const addons = production ? productionAddons : [...productionAddons, ...testAddons];
+  console.error(`native/build.mjs: node-gyp rebuild of ${addons.join(', ')} against ${path.join(nodedir, 'include', 'node')} (Node ${process.version}, ${production ? 'production' : 'development'})`);
   const build = await execa(process.execPath, [nodeGyp, 'rebuild', '--release', `--nodedir=${nodedir}`, '--jobs=max', '--loglevel=warn'], {
     cwd: nativeDir,
     // node-gyp also reads npm_config_nodedir from the environment; make it agree with --nodedir.
-    env: { npm_config_nodedir: nodedir },
+    // LOAM_TEST_ADDONS switches the test-only targets of binding.gyp on or off.
+    env: { npm_config_nodedir: nodedir, LOAM_TEST_ADDONS: production ? '0' : '1' },
     stdout: 'inherit',
     stderr: 'inherit',
     reject: false,
