@@ -18,7 +18,8 @@ import { ControlPlane } from '../../tools/testenv/controlplane.js';
 import { createReadyNode } from '../../tools/testenv/nodes.js';
 import { StopWaiting, waitFor } from '../../tools/testenv/wait.js';
 import { installGuestKubeconfig } from '../e2e/harness/cluster.js';
-import { GuestProcess, runCompiled } from '../e2e/harness/guest-process.js';
+import { GuestProcess } from '../e2e/harness/guest-process.js';
+import { guestCsiCalls, type CsiService } from '../e2e/harness/guest-csi.js';
 import { repoRoot } from '../e2e/harness/initramfs.js';
 import { apiServerGuestAddress } from '../e2e/harness/network.js';
 import { claimGuestPoolDisk, guestLvs, type GuestLv } from '../e2e/harness/local-storage.js';
@@ -140,11 +141,8 @@ export class CsiCluster {
    * Runs CSI calls in the guest, one after another in one process (test/sanity/guest/csi-call.ts);
    * resolves with their responses, throws at the first error.
    */
-  async guestCalls(socket: string, service: 'Node' | 'Controller' | 'Identity', calls: Array<[method: string, request: object]>): Promise<unknown[]> {
-    const args = calls.flatMap(([method, request]) => [method, JSON.stringify(request)]);
-    const r = await runCompiled(this.vm, 'test/sanity/guest/csi-call.ts', [socket, service, ...args], { timeoutMs: 300_000 });
-    if (r.exitCode !== 0) throw new Error(`CSI calls in the guest failed (exit ${r.exitCode}): ${r.stdout}${r.stderr}`);
-    return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+  guestCalls(socket: string, service: CsiService, calls: Array<[method: string, request: object]>): Promise<unknown[]> {
+    return guestCsiCalls(this.vm, socket, service, calls);
   }
 
   /** The tails of loam-node's and loam-controller's logs, for a failure. */

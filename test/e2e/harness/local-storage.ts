@@ -12,7 +12,7 @@ import { createKubeClients, isNotFound, mergePatch, resourcePath, type KubeClien
 import { vgNameOfClass } from '../../../src/localstorage/lvm.js';
 import { ControlPlane } from '../../../tools/testenv/controlplane.js';
 import { createReadyNode } from '../../../tools/testenv/nodes.js';
-import { waitFor } from '../../../tools/testenv/wait.js';
+import { StopWaiting, waitFor } from '../../../tools/testenv/wait.js';
 import { installGuestKubeconfig } from './cluster.js';
 import { GuestProcess } from './guest-process.js';
 import { repoRoot } from './initramfs.js';
@@ -26,6 +26,10 @@ export interface LocalStorageClusterOptions {
   nodeName: string;
   /** Size of the VM's pool disk. */
   poolDiskBytes: number;
+  /** A unix socket path in the guest: loam-node serves the CSI Node service there. Default: not served. */
+  csiEndpoint?: string;
+  /** loam-node's environment when `startLoamNode` is given none (e.g. a test hook for every start). */
+  loamNodeEnv?: Record<string, string>;
 }
 
 /** An LV as `lvs` in the guest reports it. */
@@ -34,6 +38,10 @@ export interface GuestLv {
   sizeBytes: number;
   tags: string[];
   active: boolean;
+  /** LVM's own identity of the LV: an LV made again under the same name gets a new one. */
+  uuid: string;
+  /** Its VG. */
+  vgName: string;
 }
 
 const controllerOptions = { reject: false, all: true, stdin: 'ignore', cwd: repoRoot } as const;
@@ -63,11 +71,17 @@ export async function claimGuestPoolDisk(vm: Vm, loamNode: GuestProcess | undefi
   return { mediaClass, vgName: vgNameOfClass(mediaClass) };
 }
 
-/** The LVs of a VG as the guest's `lvs` reports them (LVM's own tool, not Loam's door). */
-export async function guestLvs(vm: Vm, vgName: string): Promise<GuestLv[]> {
-  const out = await vm.runOk(`lvm lvs -o lv_name,lv_size,lv_tags,lv_active --units b --nosuffix --reportformat json ${vgName}`);
+/**
+ * The LVs of a VG (of every VG when `vgName` is left out) as the guest's `lvs` reports them (LVM's
+ * own tool, not Loam's door).
+ */
+export async function guestLvs(vm: Vm, vgName?: string): Promise<GuestLv[]> {
+  const out = await vm.runOk(`lvm lvs -o lv_name,vg_name,lv_uuid,lv_size,lv_tags,lv_active --units b --nosuffix --reportformat json ${vgName ?? ''}`);
   const rows = (JSON.parse(out) as { report: Array<{ lv: Array<Record<string, string>> }> }).report.flatMap((r) => r.lv);
-  return rows.map((r) => ({ name: r.lv_name!, sizeBytes: Number(r.lv_size), tags: (r.lv_tags ?? '').split(',').filter(Boolean), active: r.lv_active === 'active' }));
+  return rows.map((r) => ({
+    name: r.lv_name!, vgName: r.vg_name!, uuid: r.lv_uuid!, sizeBytes: Number(r.lv_size),
+    tags: (r.lv_tags ?? '').split(',').filter(Boolean), active: r.lv_active === 'active',
+  }));
 }
 
 /** A VG's size and free bytes as the guest's `vgs` reports them. */
@@ -84,6 +98,7 @@ export class LocalStorageCluster {
   vgName = vgNameOfClass('SSD');
   private controller?: ResultPromise<typeof controllerOptions>;
   private controllerOutput = '';
+  private controllerStarts = 0;
   private loamNode?: GuestProcess;
   private loamNodeStarts = 0;
   private kubeconfig = '';
@@ -111,20 +126,51 @@ export class LocalStorageCluster {
     }
   }
 
-  /** loam-controller on the host, as a real process, without leader election (one instance). */
-  private startController(): void {
+  /** loam-controller on the host, as a real process, without leader election (one instance); again after `killController`. */
+  startController(): void {
+    this.controllerOutput += `\n--- loam-controller start ${++this.controllerStarts}\n`;
     this.controller = execa(process.execPath, ['--import', 'tsx', 'src/cmd/loam-controller.ts', '--kubeconfig', this.cp.kubeconfigPath, '--leader-elect', 'false'], controllerOptions);
     this.controller.all?.on('data', (d: Buffer) => {
       this.controllerOutput = (this.controllerOutput + d.toString()).slice(-200_000);
     });
   }
 
+  /** kill -9 of loam-controller on the host: no shutdown code runs. Resolves once it is dead. */
+  async killController(): Promise<void> {
+    this.controller?.kill('SIGKILL');
+    await this.controller;
+    this.controller = undefined;
+  }
+
+  /** True while the loam-controller started last still runs. */
+  get controllerRunning(): boolean {
+    return this.controller !== undefined && this.controller.exitCode === null && this.controller.signalCode === null;
+  }
+
+  /** True while the loam-node started last still runs in the guest. */
+  async loamNodeRunning(): Promise<boolean> {
+    return (await this.loamNode?.alive()) ?? false;
+  }
+
+  /**
+   * Waits until `check` is true; fails at once, with the logs, when loam-node or loam-controller
+   * has exited meanwhile (a crash is not something to wait out).
+   */
+  async waitWhileRunning(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 500): Promise<void> {
+    if (!this.loamNode) throw new Error(`waiting for ${what}: loam-node is not running in the guest`);
+    await this.loamNode.waitFor(what, async () => {
+      if (!this.controllerRunning) throw new StopWaiting(`loam-controller has exited; its output:\n${this.controllerOutput.slice(-4000)}`);
+      return check();
+    }, timeoutMs, intervalMs);
+  }
+
   /** Starts loam-node in the guest (each start logs to its own file); `env` e.g. for test hooks. */
-  async startLoamNode(env: Record<string, string> = {}): Promise<void> {
+  async startLoamNode(env: Record<string, string> = this.opts.loamNodeEnv ?? {}): Promise<void> {
+    const csi = this.opts.csiEndpoint ? ['--csi-endpoint', `unix://${this.opts.csiEndpoint}`] : [];
     this.loamNode = await GuestProcess.start(this.vm, {
       name: 'loam-node',
       entry: 'src/cmd/loam-node.ts',
-      args: ['--node-name', this.opts.nodeName, '--kubeconfig', this.kubeconfig, '--resync-seconds', '30'],
+      args: ['--node-name', this.opts.nodeName, '--kubeconfig', this.kubeconfig, '--resync-seconds', '30', ...csi],
       env,
       logFile: `/run/loam-node-${++this.loamNodeStarts}.log`,
     });
