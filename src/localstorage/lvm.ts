@@ -48,8 +48,25 @@ export interface LvmCallOptions {
 export interface PvReport { pvName: string; vgName: string; sizeBytes: number; freeBytes: number; uuid: string }
 export interface VgReport { name: string; sizeBytes: number; freeBytes: number; extentBytes: number; pvCount: number; lvCount: number; tags: string[] }
 export interface LvReport { name: string; vgName: string; sizeBytes: number; tags: string[]; active: boolean; path: string }
-/** An LV to create or grow; `extentBytes` (optional) lets the door compute the resulting size. */
-export interface LvSpec { vgName: string; lvName: string; sizeBytes: number; extentBytes?: number }
+/**
+ * An LV to create or grow; `extentBytes` (optional) lets the door compute the resulting size.
+ * `replicaUid`: the metadata.uid of the LocalVolumeReplica the LV is made for; lvcreate tags the LV
+ * with it (`replicaUidTag`), so only that replica ever adopts, grows or removes it.
+ */
+export interface LvSpec { vgName: string; lvName: string; sizeBytes: number; extentBytes?: number; replicaUid?: string }
+
+/** The tags lvcreate gives an LV made to `spec`: `loam.io`, and the replica's UID when given. */
+export function lvcreateTags(spec: LvSpec): string[] {
+  return spec.replicaUid === undefined ? [loamTag] : [loamTag, replicaUidTag(spec.replicaUid)];
+}
+
+/** The arguments of `lvm lvcreate` for `spec` (pure, so the tags are tested without device-mapper). */
+export function lvcreateArgs(spec: LvSpec): string[] {
+  // Wiping signatures and zeroing the start means a new LV never shows a former tenant's
+  // filesystem, so NodeStage's "format only when empty" cannot mount someone else's data.
+  return ['lvcreate', '--yes', '--wipesignatures', 'y', '--zero', 'y', ...lvcreateTags(spec).flatMap((t) => ['--addtag', t]),
+    '--name', spec.lvName, '--size', `${spec.sizeBytes}b`, spec.vgName];
+}
 
 /** Bytes rounded up to whole extents, as LVM allocates them. */
 export function roundUpToExtent(bytes: number, extentBytes: number): number {
@@ -247,12 +264,22 @@ export class Lvm {
    * asking lvs again: one LVM command instead of two on the hot path of every new volume.
    */
   async lvcreate(spec: LvSpec, o?: LvmCallOptions): Promise<LvReport> {
-    // Wiping signatures and zeroing the start means a new LV never shows a former tenant's
-    // filesystem, so NodeStage's "format only when empty" cannot mount someone else's data.
-    await this.run(['lvcreate', '--yes', '--wipesignatures', 'y', '--zero', 'y', '--addtag', loamTag,
-      '--name', spec.lvName, '--size', `${spec.sizeBytes}b`, spec.vgName], o);
-    if (spec.extentBytes) return lvReportOf(spec, [loamTag]);
+    await this.run(lvcreateArgs(spec), o);
+    if (spec.extentBytes) return lvReportOf(spec, lvcreateTags(spec));
     return this.mustFind(spec.vgName, spec.lvName, 'lvcreate', o);
+  }
+
+  /**
+   * Tags a Loam LV made before the replica-UID tag with the UID of the replica that reported it
+   * (`lvchange --addtag`); the caller has decided it is that replica's (replica-plan.ts). An LV
+   * without `loam.io`, or one that already names a replica, is refused.
+   */
+  async tagReplicaUid(lv: LvReport, replicaUid: string, o?: LvmCallOptions): Promise<LvReport> {
+    checkedTag(lv, 'lvchange');
+    if (replicaUidOf(lv) !== undefined) throw new LvmError(['lvchange'], undefined, '', `refusing to tag ${lv.vgName}/${lv.name}: it already names replica ${replicaUidOf(lv)}`);
+    const tag = replicaUidTag(replicaUid);
+    await this.run(['lvchange', '--addtag', tag, `${lv.vgName}/${lv.name}`], o);
+    return { ...lv, tags: [...lv.tags, tag] };
   }
 
   /**

@@ -10,6 +10,12 @@
  * someone else's). So a new volume costs one LVM command, and a restart never creates twice.
  * The pool report follows each change by arithmetic (StorageNodeReporter.lvChanged).
  *
+ * Whose an LV is comes from LVM's tags (`loam.io/replica-uid=<uid>`, see replica-plan.ts), never
+ * from its name. A deleted replica's LV is removed only when its volume no longer wants it: the
+ * LocalVolume is read (one GET, deletion only) and, if it exists, is not being deleted and still
+ * places a replica on this node, the replica was deleted by hand: the LV and the finalizer stay
+ * (`Held`), with a Warning event, and the LV goes when the volume itself is deleted.
+ *
  * LVM failures become the replica's status.message and a Warning Event carrying LVM's own line,
  * and the key is retried with the Controller's backoff. Only what retrying cannot fix (an LV of our
  * name that Loam did not make, a missing pool) is `Failed`, and even that is looked at again on
@@ -18,11 +24,11 @@
  * Test hook: `LOAM_TEST_PAUSE_AFTER_LVCREATE_MS` (or the option `pauseAfterCreateMs`) sleeps between
  * lvcreate and the status write, so the e2e test can kill -9 the agent exactly there. Unset, it is inert.
  */
-import { finalizer, labels, loamResources, validateLocalVolumeReplica, type LocalVolumeReplica, type LocalVolumeReplicaStatus } from '../api/index.js';
+import { finalizer, labels, loamResources, validateLocalVolumeReplica, type LocalVolume, type LocalVolumeReplica, type LocalVolumeReplicaStatus } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
-import { Controller, Informer, isConflict, isNotFound, mergePatch, OwnWrites, patchStatus, sleep, type EventRecorder, type KubeClients, type ReconcileResult } from '../kube/index.js';
-import { LvmError, type Lvm, type LvReport } from './lvm.js';
-import { inStep, isLoamLv, needsReconcile, planReplica, type ReplicaAction } from './replica-plan.js';
+import { Controller, Informer, isConflict, isNotFound, mergePatch, OwnWrites, patchStatus, resourcePath, sleep, type EventRecorder, type KubeClients, type ReconcileResult } from '../kube/index.js';
+import { LvmError, replicaUidOf, type Lvm, type LvReport, type LvSpec } from './lvm.js';
+import { inStep, needsReconcile, planReplica, type ReplicaAction } from './replica-plan.js';
 import { notReadyStatus, readyStatus, stateDuring, statusPatch, type ReplicaReason } from './replica-status.js';
 import type { LvChange } from './storage-node.js';
 
@@ -52,9 +58,9 @@ export interface PoolReportView {
   refresh(): Promise<void>;
 }
 
-type LvStep = 'create' | 'extend' | 'activate' | 'remove';
+type LvStep = 'create' | 'extend' | 'activate' | 'tag' | 'remove';
 
-const stepAction: Record<LvStep, string> = { create: 'CreateLv', extend: 'ExtendLv', activate: 'ActivateLv', remove: 'RemoveLv' };
+const stepAction: Record<LvStep, string> = { create: 'CreateLv', extend: 'ExtendLv', activate: 'ActivateLv', tag: 'TagLv', remove: 'RemoveLv' };
 
 /** A condition that retrying will not fix: the replica goes Failed until someone acts. */
 class NeedsAttention extends Error {
@@ -65,6 +71,13 @@ class NeedsAttention extends Error {
 
 function foreignLv(vgName: string, lvName: string): NeedsAttention {
   return new NeedsAttention('ForeignLv', `an LV named ${lvName} exists in VG ${vgName} that Loam did not create (it has no loam.io tag); Loam leaves it alone: rename or remove it, or delete this volume`);
+}
+
+function takenLv(lv: LvReport): NeedsAttention {
+  const owner = replicaUidOf(lv);
+  const whose = owner ? `was made for another LocalVolumeReplica (uid ${owner}), e.g. of an earlier volume of the same name` : 'was made by Loam before LVs carried their replica\'s UID, and this replica never reported it';
+  return new NeedsAttention('LvTaken', `LV ${lv.vgName}/${lv.name} ${whose}; Loam neither adopts nor removes it (its data may be someone else's). `
+    + `It is listed in this node's LocalStorageNode status.unownedVolumes. Look at its data, then remove it (lvremove ${lv.vgName}/${lv.name}) and this replica is made afresh, or delete this volume`);
 }
 
 export class ReplicaReconciler {
@@ -171,7 +184,22 @@ export class ReplicaReconciler {
     const { poolName: vg, volumeName: lvName } = replica.spec;
     const neverReported = !replica.metadata.deletionTimestamp && replica.status?.allocatedBytes === undefined;
     const lv = neverReported ? undefined : await this.opts.lvm.findLv(vg, lvName, { signal });
-    return this.perform(replica, planReplica(replica, lv), signal, log);
+    let action = planReplica(replica, lv);
+    // Before an LV is removed: was the replica deleted by hand while its volume still wants it?
+    if (action.kind === 'remove') action = planReplica(replica, lv, { volumeWantsIt: await this.volumeWantsIt(replica, signal) });
+    return this.perform(replica, action, signal, log);
+  }
+
+  /** The replica's LocalVolume exists, is not being deleted and still places a replica on this node (read from the server: this decides whether data is removed). */
+  private async volumeWantsIt(replica: LocalVolumeReplica, signal: AbortSignal): Promise<boolean> {
+    let volume: LocalVolume;
+    try {
+      volume = await this.opts.clients.rest.request<LocalVolume>('GET', resourcePath(loamResources.localVolumes, undefined, replica.spec.volumeName), { signal });
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    return !volume.metadata.deletionTimestamp && (volume.spec?.replicaNodes ?? []).includes(this.opts.nodeName);
   }
 
   private async perform(replica: LocalVolumeReplica, action: ReplicaAction, signal: AbortSignal, log: Logger): Promise<ReconcileResult | void> {
@@ -179,7 +207,7 @@ export class ReplicaReconciler {
     const extentBytes = this.opts.pools.extentBytes(vg);
     switch (action.kind) {
       case 'create': {
-        const outcome = await this.lvStep(replica, 'create', () => this.createLv(vg, lvName, capacityBytes, extentBytes, signal));
+        const outcome = await this.lvStep(replica, 'create', () => this.createLv({ vgName: vg, lvName, sizeBytes: capacityBytes, extentBytes, replicaUid: replica.metadata.uid }, signal));
         // It was there already (made before a crash): plan from what is there.
         if (!outcome.created) return this.perform(replica, planReplica(replica, outcome.lv), signal, log);
         const created = outcome.lv;
@@ -211,6 +239,17 @@ export class ReplicaReconciler {
         return this.writeReady(replica, action.lv);
       case 'foreign':
         throw foreignLv(vg, lvName);
+      case 'taken':
+        throw takenLv(action.lv);
+      case 'tag': {
+        // Made before the UID tag and reported by this replica: it is this replica's; say so in LVM.
+        const tagged = await this.lvStep(replica, 'tag', () => this.opts.lvm.tagReplicaUid(action.lv, replica.metadata.uid!, { signal }));
+        log.info('LV of an earlier version tagged with its replica\'s UID', { lv: tagged.path });
+        void this.event(replica, 'Normal', 'LvTagged', 'TagLv', `tagged LV ${tagged.path} with this replica's UID (it was made before LVs carried one)`);
+        return this.perform(replica, planReplica(replica, tagged), signal, log);
+      }
+      case 'hold':
+        return this.hold(replica, action.lv);
       case 'missing':
         throw new NeedsAttention('LvMissing', `LV ${vg}/${lvName}, which held this replica's data (${replica.status?.allocatedBytes} bytes), is gone from node ${this.opts.nodeName}: removed outside Loam, or a disk of ${vg} is missing. Loam does not make it again empty, as the workload would start on an empty disk without noticing; if a disk is missing, bring it back and the replica recovers; otherwise delete the volume and restore its data from a backup`);
       case 'remove': {
@@ -223,25 +262,40 @@ export class ReplicaReconciler {
       }
       case 'release':
         if (action.foreign) void this.event(replica, 'Warning', 'ForeignLvKept', 'RemoveLv', `LV ${action.foreign.path} has no loam.io tag, so Loam did not create it and left it in place`);
+        if (action.kept) void this.event(replica, 'Warning', 'LvKept', 'RemoveLv', `LV ${action.kept.path} is not this replica's (its tags name ${replicaUidOf(action.kept) ?? 'no replica'}), so Loam left it in place; it is listed in LocalStorageNode status.unownedVolumes`);
         return this.removeFinalizer(replica);
     }
   }
 
   /**
-   * lvcreate, safe to repeat after a crash: when it fails, a look tells "someone (our previous
-   * life) made it" (returned with created false; a foreign LV is refused) from a real failure, and
-   * a missing VG is named as such.
+   * The replica was deleted by hand while its volume still wants it: the LV and the finalizer stay,
+   * the status says so (the LV is still reported, so nothing downstream mistakes it for lost) and a
+   * Warning event is sent once. Looked at again, as the volume's deletion wakes no replica event.
    */
-  private async createLv(vgName: string, lvName: string, sizeBytes: number, extentBytes: number | undefined, signal: AbortSignal): Promise<{ lv: LvReport; created: boolean }> {
+  private async hold(replica: LocalVolumeReplica, lv: LvReport): Promise<ReconcileResult> {
+    const message = `deleted by hand while LocalVolume ${replica.spec.volumeName} still uses it: Loam keeps LV ${lv.path} and its data, and this object (its finalizer holds), `
+      + `until the volume itself is deleted (delete its PersistentVolumeClaim); the replica is not made again`;
+    if (replica.status?.message !== message) {
+      this.log.warn('replica deleted by hand while its volume uses it; LV kept', { replica: replica.metadata.name, lv: lv.path });
+      void this.event(replica, 'Warning', 'DeletionHeld', 'RemoveLv', message);
+    }
+    await this.writeStatus(replica, { ...readyStatus(replica, lv, new Date()), message });
+    return { requeueAfterMs: this.opts.failedRecheckMs ?? 30_000 };
+  }
+
+  /**
+   * lvcreate, safe to repeat after a crash: when it fails, a look tells "an LV of that name exists"
+   * (returned with created false; the plan then decides whose it is: ours from a previous life,
+   * another replica's, or not Loam's) from a real failure, and a missing VG is named as such.
+   */
+  private async createLv(spec: LvSpec, signal: AbortSignal): Promise<{ lv: LvReport; created: boolean }> {
+    const { vgName, lvName } = spec;
     try {
-      return { lv: await this.opts.lvm.lvcreate({ vgName, lvName, sizeBytes, extentBytes }, { signal }), created: true };
+      return { lv: await this.opts.lvm.lvcreate(spec, { signal }), created: true };
     } catch (err) {
       if (!(err instanceof LvmError)) throw err;
       const existing = await this.opts.lvm.findLv(vgName, lvName, { signal });
-      if (existing) {
-        if (!isLoamLv(existing)) throw foreignLv(vgName, lvName);
-        return { lv: existing, created: false };
-      }
+      if (existing) return { lv: existing, created: false };
       const vgs = await this.opts.lvm.vgs({ signal });
       if (!vgs.some((v) => v.name === vgName)) {
         throw new NeedsAttention('PoolMissing', `pool ${vgName} does not exist on node ${this.opts.nodeName}: give this node a disk of that class with a LocalDiskClaim (owner local-storage)`);
@@ -259,7 +313,7 @@ export class ReplicaReconciler {
       const message = `${err.command || 'lvm'} failed: ${err.line}`;
       this.log.warn('LVM step failed; will retry with backoff', { replica: replica.metadata.name, step, args: err.args, exitCode: err.exitCode, line: err.line });
       void this.event(replica, 'Warning', 'LvmFailed', stepAction[step], message);
-      await this.writeStatus(replica, notReadyStatus(replica, stateDuring(step), 'LvmError', message, new Date())).catch((e: unknown) => {
+      await this.writeStatus(replica, notReadyStatus(replica, stateDuring(step, replica.status?.state), 'LvmError', message, new Date())).catch((e: unknown) => {
         this.log.warn('could not record the LVM failure in status', { replica: replica.metadata.name, error: (e as Error).message });
       });
       throw err;

@@ -7,7 +7,7 @@ import { formatCapacity, type Condition, type LocalVolumeReplica, type LocalVolu
 import type { LvReport } from './lvm.js';
 
 /** Condition reasons, CamelCase, as `kubectl describe` shows them. */
-export type ReplicaReason = 'LvReady' | 'Creating' | 'Expanding' | 'Deleting' | 'LvmError' | 'ForeignLv' | 'LvMissing' | 'PoolMissing' | 'InvalidObject';
+export type ReplicaReason = 'LvReady' | 'Creating' | 'Expanding' | 'Deleting' | 'LvmError' | 'ForeignLv' | 'LvTaken' | 'LvMissing' | 'PoolMissing' | 'InvalidObject';
 
 function readyCondition(replica: LocalVolumeReplica, status: Condition['status'], reason: ReplicaReason, message: string, now: Date): Condition {
   const previous = replica.status?.conditions?.find((c) => c.type === 'Ready');
@@ -55,7 +55,9 @@ export function notReadyStatus(replica: LocalVolumeReplica, state: LocalVolumeRe
 }
 
 /** The state an LVM failure leaves: the step that failed is retried, so the replica stays in it. */
-export function stateDuring(action: 'create' | 'extend' | 'activate' | 'remove'): LocalVolumeReplicaState {
+export function stateDuring(action: 'create' | 'extend' | 'activate' | 'tag' | 'remove', current?: LocalVolumeReplicaState): LocalVolumeReplicaState {
+  // Tagging an LV of an earlier version changes nothing a user relies on: the replica keeps its state.
+  if (action === 'tag') return current ?? 'Creating';
   return action === 'extend' ? 'Expanding' : action === 'remove' ? 'Deleting' : 'Creating';
 }
 

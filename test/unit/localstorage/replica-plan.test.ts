@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { apiVersion, finalizer, type LocalVolumeReplica } from '../../../src/api/index.js';
-import type { LvReport } from '../../../src/localstorage/lvm.js';
+import { replicaUidTag, type LvReport } from '../../../src/localstorage/lvm.js';
 import { inStep, needsReconcile, planReplica } from '../../../src/localstorage/replica-plan.js';
 
 const MiB = 2 ** 20;
 const replica = (capacityBytes: number, deleting = false): LocalVolumeReplica => ({
   apiVersion,
   kind: 'LocalVolumeReplica',
-  metadata: { name: 'pvc-1-n1', generation: 1, finalizers: [finalizer], ...(deleting ? { deletionTimestamp: new Date('2026-01-01T00:00:00Z') } : {}) },
+  metadata: { name: 'pvc-1-n1', uid: 'uid-1', generation: 1, finalizers: [finalizer], ...(deleting ? { deletionTimestamp: new Date('2026-01-01T00:00:00Z') } : {}) },
   spec: { volumeName: 'pvc-1', nodeName: 'n1', poolName: 'loam-ssd', capacityBytes },
 });
-const lv = (sizeBytes: number, over: Partial<LvReport> = {}): LvReport => ({ name: 'pvc-1', vgName: 'loam-ssd', sizeBytes, tags: ['loam.io'], active: true, path: '/dev/loam-ssd/pvc-1', ...over });
+const lv = (sizeBytes: number, over: Partial<LvReport> = {}): LvReport => ({ name: 'pvc-1', vgName: 'loam-ssd', sizeBytes, tags: ['loam.io', replicaUidTag('uid-1')], active: true, path: '/dev/loam-ssd/pvc-1', ...over });
 
 describe('replica plan', () => {
   it('creates a missing LV', () => {
@@ -43,6 +43,32 @@ describe('replica plan', () => {
     const foreign = lv(50 * MiB, { tags: ['other'] });
     assert.equal(planReplica(replica(100 * MiB), foreign).kind, 'foreign');
     assert.deepEqual(planReplica(replica(100 * MiB, true), foreign), { kind: 'release', foreign });
+  });
+
+  it('never adopts, grows or removes an LV of its name made for another replica (a volume re-created under an old name)', () => {
+    const old = lv(100 * MiB, { tags: ['loam.io', replicaUidTag('uid-of-the-old-tenant')] });
+    assert.deepEqual(planReplica(replica(100 * MiB), old), { kind: 'taken', lv: old }, 'a new replica: Failed, the LV untouched');
+    assert.deepEqual(planReplica(replica(200 * MiB), old), { kind: 'taken', lv: old }, 'not extended');
+    const reported = { ...replica(100 * MiB), status: { state: 'Ready' as const, allocatedBytes: 100 * MiB, devicePath: '/dev/loam-ssd/pvc-1' } };
+    assert.deepEqual(planReplica(reported, old), { kind: 'taken', lv: old }, 'even when its status names that path');
+    assert.deepEqual(planReplica(replica(100 * MiB, true), old), { kind: 'release', kept: old }, 'deleting the replica leaves the other replica\'s LV');
+  });
+
+  it('an LV from before the UID tag is adopted (tagged) only when this replica\'s own status already reported it', () => {
+    const legacy = lv(100 * MiB, { tags: ['loam.io'] });
+    const reported = { ...replica(100 * MiB), status: { state: 'Ready' as const, allocatedBytes: 100 * MiB, devicePath: '/dev/loam-ssd/pvc-1' } };
+    assert.deepEqual(planReplica(reported, legacy), { kind: 'tag', lv: legacy });
+    assert.deepEqual(planReplica(replica(100 * MiB), legacy), { kind: 'taken', lv: legacy }, 'a replica that never reported it cannot tell whose it is');
+    assert.deepEqual(planReplica({ ...reported, status: { ...reported.status, devicePath: '/dev/loam-ssd/other' } }, legacy), { kind: 'taken', lv: legacy });
+    assert.deepEqual(planReplica({ ...replica(100 * MiB, true), status: reported.status }, legacy), { kind: 'remove', lv: legacy }, 'deleting: removed on the same evidence');
+    assert.deepEqual(planReplica(replica(100 * MiB, true), legacy), { kind: 'release', kept: legacy });
+    assert.equal(inStep(reported, legacy), false, 'the periodic pass tags it');
+  });
+
+  it('a replica deleted by hand while its volume still wants it keeps its LV (the finalizer holds)', () => {
+    assert.deepEqual(planReplica(replica(100 * MiB, true), lv(100 * MiB), { volumeWantsIt: true }), { kind: 'hold', lv: lv(100 * MiB) });
+    assert.deepEqual(planReplica(replica(100 * MiB, true), lv(100 * MiB), { volumeWantsIt: false }), { kind: 'remove', lv: lv(100 * MiB) });
+    assert.deepEqual(planReplica(replica(100 * MiB, true), undefined, { volumeWantsIt: true }), { kind: 'release' }, 'no LV: nothing to keep');
   });
 
   it('removes our LV on delete, and releases the finalizer once no LV is left', () => {
