@@ -25,7 +25,7 @@ const nodeNames = Array.from({ length: nodes }, (_, i) => `node-${String(i).padS
 view.classes.cache.upsert({ metadata: { name: 'loam-ssd' }, provisioner: 'lvm.loam.io', volumeBindingMode: 'WaitForFirstConsumer', parameters: { poolClass: 'SSD', replicaCount: '1' } } as k8s.V1StorageClass);
 view.classes.cache.upsert({ metadata: { name: 'loam-ssd-ha' }, provisioner: 'lvm.loam.io', volumeBindingMode: 'WaitForFirstConsumer', parameters: { poolClass: 'SSD', replicaCount: '2' } } as k8s.V1StorageClass);
 for (const [i, name] of nodeNames.entries()) {
-  view.nodes.cache.upsert({ metadata: { name }, spec: { nodeName: name }, status: { state: 'Ready', pools: [
+  view.nodes.cache.upsert({ metadata: { name }, spec: { nodeName: name }, status: { state: 'Ready', lastHeartbeatTime: new Date().toISOString(), pools: [
     { name: 'loam-ssd', mediaClass: 'SSD', totalBytes: 2000 * Gi, freeBytes: (500 + (i % 700)) * Gi },
     { name: 'loam-hdd', mediaClass: 'HDD', totalBytes: 8000 * Gi, freeBytes: 4000 * Gi },
   ] } });
@@ -35,7 +35,7 @@ for (let v = 0; v < volumes; v++) {
   const node = nodeNames[v % nodes]!;
   const ns = `bench`;
   view.volumes.cache.upsert({ metadata: { name }, spec: { poolClass: 'SSD', capacityBytes: 10 * Gi, replicaCount: 1, replicaNodes: [node] }, status: { state: 'Ready', replicas: [{ nodeName: node, state: 'Ready', synced: true }] } });
-  view.replicas.cache.upsert({ metadata: { name: `${name}-${node}` }, spec: { volumeName: name, nodeName: node, poolName: 'loam-ssd', capacityBytes: 10 * Gi } });
+  view.replicas.cache.upsert({ metadata: { name: `${name}-${node}` }, spec: { volumeName: name, nodeName: node, poolName: 'loam-ssd', capacityBytes: 10 * Gi }, status: { allocatedBytes: 10 * Gi } });
   view.pvs.cache.upsert({ metadata: { name }, spec: { csi: { driver: 'lvm.loam.io', volumeHandle: name } } } as k8s.V1PersistentVolume);
   view.claims.cache.upsert({ metadata: { namespace: ns, name: `data-${v}`, uid: `uid-${v}` }, spec: { storageClassName: 'loam-ssd', volumeName: name, resources: { requests: { storage: '10Gi' } } } } as k8s.V1PersistentVolumeClaim);
 }

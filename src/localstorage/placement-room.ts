@@ -1,57 +1,110 @@
 /**
- * Bytes still available in a node's pool of one class, as placement must count them:
+ * Bytes still available in a node's pool of one class: the one rule that placement, the scheduler
+ * extender (src/scheduler-plugin/room.ts, which then takes its reservations off) and CSI GetCapacity
+ * (src/csi/controller-capacity.ts) all count room by, so a node the extender lets a pod onto is a
+ * node placement then gives the volume to, and CSIStorageCapacity never advertises room placement
+ * would refuse.
  *
  *   available = min(freeBytes − promised, totalBytes − placed)
  *
- * `promised` is, over every replica on the node's pool, the bytes not yet visible in freeBytes:
- * spec.capacityBytes − status.allocatedBytes (the node agent refreshes its LocalStorageNode after
- * lvcreate and before it writes allocatedBytes, so this never undercounts). A replica not in the
- * cache yet counts whole: from the placer's ledger, or from a volume whose spec.replicaNodes names
- * the node. `placed` is the full capacity of all of them: the same bound the scheduler extender uses
- * (src/scheduler-plugin/room.ts), which holds even when the replica and node caches arrive out of
- * order.
+ * over every Loam replica in the node's pool (one per volume: a volume has at most one replica on a
+ * node), each counted once, by volume name:
+ * - `promised` = spec.capacityBytes − status.allocatedBytes: bytes not yet visible in freeBytes (an LV
+ *   not created or not grown yet). The node agent refreshes its LocalStorageNode after lvcreate and
+ *   before it writes allocatedBytes, so this never undercounts. A replica not in the cache yet counts
+ *   whole: from the placer's ledger, or from a volume whose spec.replicaNodes names the node.
+ * - `placed` = the full capacity of all of them: a bound that holds even when the node's report is
+ *   older than the replica cache.
+ * `freeBytes − promised` is what makes a VG that also holds LVs that are not Loam's count right: the
+ * size bound cannot see those, `vg_free` can.
+ *
+ * New volumes also need a node whose agent is alive (node-liveness.ts); growing a replica that
+ * exists does not (`forNewVolumes: false`): its bytes are there or not, whoever is watching.
  */
-import { localVolumeReplicaName, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica, type MediaClass, type StoragePool } from '../api/index.js';
+import type { MediaClass } from '../api/index.js';
 import type { PlacementLedger } from './placement-ledger.js';
+import { acceptsNewVolumes, defaultStaleAfterMs, type LivenessFacts } from './node-liveness.js';
 import type { PoolCandidate } from './placement.js';
 
-/** What room is computed from: the placer's informer caches (plain arrays in unit tests). */
+/** The fields of a pool (LocalStorageNode status.pools[]) room is counted from. */
+export interface RoomPool {
+  name: string;
+  vgName?: string;
+  mediaClass: MediaClass;
+  totalBytes?: number;
+  freeBytes?: number;
+}
+
+export interface RoomNode extends LivenessFacts {
+  status?: LivenessFacts['status'] & { pools?: RoomPool[] };
+}
+
+export interface RoomReplica {
+  spec?: { volumeName?: string; poolName?: string; capacityBytes?: number };
+  status?: { allocatedBytes?: number };
+}
+
+export interface RoomVolume {
+  metadata?: { name?: string; deletionTimestamp?: unknown };
+  spec?: { poolClass?: MediaClass; capacityBytes?: number };
+}
+
+/** What room is computed from: informer caches in production, plain arrays in unit tests. */
 export interface RoomSources {
-  storageNode(nodeName: string): LocalStorageNode | undefined;
-  replicasOnNode(nodeName: string): readonly LocalVolumeReplica[];
+  storageNode(nodeName: string): RoomNode | undefined;
+  replicasOnNode(nodeName: string): readonly RoomReplica[];
   /** Volumes whose spec.replicaNodes names the node. */
-  volumesPlacedOn(nodeName: string): readonly LocalVolume[];
+  volumesPlacedOn(nodeName: string): readonly RoomVolume[];
+  /** The clock liveness is judged by (default Date.now). */
+  now?(): number;
+  /** Heartbeat age after which a node gets no new volumes (default defaultStaleAfterMs). */
+  staleAfterMs?: number;
 }
 
-/** The node's pool of the class, if its LocalStorageNode is Ready and has one. */
-export function readyPool(lsn: LocalStorageNode | undefined, poolClass: MediaClass): StoragePool | undefined {
-  if (lsn?.status?.state !== 'Ready') return undefined;
-  return lsn.status.pools?.find((p) => p.mediaClass === poolClass);
+export type PoolRoom =
+  | { ok: true; pool: RoomPool; poolName: string; availableBytes: number }
+  /** `refused`: the node has no live, Ready storage (a reason worth naming when nothing else fits); `noPool`: no pool of the class. */
+  | { ok: false; why: 'refused' | 'noPool'; reason: string };
+
+export interface RoomOptions {
+  /** Bytes the caller promised that its caches may not show yet. */
+  ledger?: PlacementLedger;
+  /** Judge the node's liveness too (default true); false for growing a replica that exists. */
+  forNewVolumes?: boolean;
 }
 
-export function poolNameOf(pool: StoragePool): string {
+export function poolNameOf(pool: RoomPool): string {
   return pool.vgName ?? pool.name;
 }
 
-/** The pool of `poolClass` on `nodeName` with its available bytes; undefined when the node cannot take the class at all. */
-export function poolCandidate(nodeName: string, poolClass: MediaClass, sources: RoomSources, ledger: PlacementLedger): PoolCandidate | undefined {
-  const pool = readyPool(sources.storageNode(nodeName), poolClass);
-  if (!pool) return undefined;
+/** The room of `nodeName`'s pool of `poolClass`, or why there is none. */
+export function poolRoom(nodeName: string, poolClass: MediaClass, sources: RoomSources, opts: RoomOptions = {}): PoolRoom {
+  const lsn = sources.storageNode(nodeName);
+  if (opts.forNewVolumes !== false) {
+    const live = acceptsNewVolumes(lsn, sources.now?.() ?? Date.now(), sources.staleAfterMs ?? defaultStaleAfterMs);
+    if (!live.ok) return { ok: false, why: 'refused', reason: live.reason };
+  } else if (lsn?.status?.state !== 'Ready') {
+    return { ok: false, why: 'refused', reason: `Loam storage on this node is ${lsn?.status?.state ?? 'not reporting'}` };
+  }
+  const pool = lsn?.status?.pools?.find((p) => p.mediaClass === poolClass);
+  if (!pool) return { ok: false, why: 'noPool', reason: `the node has no ${poolClass} pool` };
   const poolName = poolNameOf(pool);
   const inPool = (name: string | undefined): boolean => name === poolName || name === pool.name;
+  // By volume name: the replica's own name follows a naming scheme, the volume's does not change.
   const replicas = new Map<string, { capacityBytes: number; allocatedBytes: number }>();
   for (const r of sources.replicasOnNode(nodeName)) {
-    if (inPool(r.spec?.poolName)) replicas.set(r.metadata.name!, { capacityBytes: r.spec.capacityBytes, allocatedBytes: r.status?.allocatedBytes ?? 0 });
+    if (!inPool(r.spec?.poolName) || !r.spec?.volumeName) continue;
+    replicas.set(r.spec.volumeName, { capacityBytes: r.spec.capacityBytes ?? 0, allocatedBytes: r.status?.allocatedBytes ?? 0 });
   }
   for (const v of sources.volumesPlacedOn(nodeName)) {
-    if (v.metadata.deletionTimestamp || v.spec?.poolClass !== poolClass) continue;
-    const name = localVolumeReplicaName(v.metadata.name!, nodeName);
-    if (!replicas.has(name)) replicas.set(name, { capacityBytes: v.spec.capacityBytes, allocatedBytes: 0 });
+    const name = v.metadata?.name;
+    if (!name || v.metadata?.deletionTimestamp || v.spec?.poolClass !== poolClass || replicas.has(name)) continue;
+    replicas.set(name, { capacityBytes: v.spec.capacityBytes ?? 0, allocatedBytes: 0 });
   }
-  for (const e of ledger.entriesOn(nodeName)) {
+  for (const e of opts.ledger?.entriesOn(nodeName) ?? []) {
     if (!inPool(e.poolName)) continue;
-    const known = replicas.get(e.replicaName);
-    if (!known) replicas.set(e.replicaName, { capacityBytes: e.capacityBytes, allocatedBytes: 0 });
+    const known = replicas.get(e.volumeName);
+    if (!known) replicas.set(e.volumeName, { capacityBytes: e.capacityBytes, allocatedBytes: 0 });
     else known.capacityBytes = Math.max(known.capacityBytes, e.capacityBytes);
   }
   let promised = 0;
@@ -62,5 +115,33 @@ export function poolCandidate(nodeName: string, poolClass: MediaClass, sources: 
   }
   const free = (pool.freeBytes ?? 0) - promised;
   const availableBytes = pool.totalBytes === undefined ? free : Math.min(free, pool.totalBytes - placed);
-  return { nodeName, poolName, availableBytes };
+  return { ok: true, pool, poolName, availableBytes };
+}
+
+/** The pool of `poolClass` on `nodeName` as a placement candidate; undefined when the node cannot take a new volume of the class. */
+export function poolCandidate(nodeName: string, poolClass: MediaClass, sources: RoomSources, ledger: PlacementLedger): PoolCandidate | undefined {
+  const room = poolRoom(nodeName, poolClass, sources, { ledger });
+  return room.ok ? { nodeName, poolName: room.poolName, availableBytes: room.availableBytes } : undefined;
+}
+
+/** A node that has a pool of the class but takes no new volumes, and why. */
+export interface RefusedNode {
+  nodeName: string;
+  reason: string;
+}
+
+/** Every node's candidate pool of `poolClass`, and the nodes refused for their liveness (for placement's message). */
+export function placementCandidates(nodeNames: Iterable<string>, poolClass: MediaClass, sources: RoomSources, ledger: PlacementLedger): { candidates: PoolCandidate[]; refused: RefusedNode[] } {
+  const candidates: PoolCandidate[] = [];
+  const refused: RefusedNode[] = [];
+  for (const nodeName of nodeNames) {
+    const room = poolRoom(nodeName, poolClass, sources, { ledger });
+    if (room.ok) candidates.push({ nodeName, poolName: room.poolName, availableBytes: room.availableBytes });
+    else if (room.why === 'refused' && hasPoolOf(sources.storageNode(nodeName), poolClass)) refused.push({ nodeName, reason: room.reason });
+  }
+  return { candidates, refused };
+}
+
+function hasPoolOf(lsn: RoomNode | undefined, poolClass: MediaClass): boolean {
+  return lsn?.status?.pools?.some((p) => p.mediaClass === poolClass) ?? false;
 }

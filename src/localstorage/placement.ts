@@ -4,8 +4,9 @@
  * informer caches and its ledger (placement-room.ts computes `availableBytes`).
  *
  * Policy (docs/localstorage.md):
- * - candidates: the required nodes (none = every node) whose LocalStorageNode is Ready with a pool
- *   of the class;
+ * - candidates: the required nodes (none = every node) whose LocalStorageNode is Ready, with a fresh
+ *   heartbeat, and a pool of the class (nodes refused for their liveness are named in the message
+ *   when the volume cannot be placed);
  * - preferred nodes first, in their order: the first is the node the scheduler picked, so if it has
  *   room it is always chosen;
  * - then the candidate with the most available bytes (ties: the lower node name), which spreads
@@ -13,6 +14,7 @@
  * - two replicas go to two distinct nodes; a volume is placed whole or not at all.
  */
 import { formatCapacity, type MediaClass } from '../api/index.js';
+import type { RefusedNode } from './placement-room.js';
 
 /** One candidate node's pool of the volume's class. */
 export interface PoolCandidate {
@@ -35,10 +37,19 @@ export type PlacementResult =
   | { ok: true; nodes: string[]; poolName: string }
   | { ok: false; message: string };
 
-/** Chooses `replicaCount` distinct nodes with room, or says why none fits, naming the largest available pool. */
-export function choosePlacement(request: PlacementRequest, candidates: readonly PoolCandidate[]): PlacementResult {
+/**
+ * Chooses `replicaCount` distinct nodes with room, or says why none fits, naming the largest
+ * available pool and the nodes `refused` for their liveness (which have a pool of the class).
+ */
+export function choosePlacement(request: PlacementRequest, candidates: readonly PoolCandidate[], refused: readonly RefusedNode[] = []): PlacementResult {
   const required = new Set(request.requiredNodes ?? []);
   const eligible = candidates.filter((c) => required.size === 0 || required.has(c.nodeName));
+  const skipped = refused.filter((r) => required.size === 0 || required.has(r.nodeName));
+  const result = chooseAmong(request, eligible, required);
+  return result.ok || skipped.length === 0 ? result : { ok: false, message: withRefused(request, eligible, skipped, result.message) };
+}
+
+function chooseAmong(request: PlacementRequest, eligible: readonly PoolCandidate[], required: ReadonlySet<string>): PlacementResult {
   const need = formatCapacity(request.capacityBytes);
   if (eligible.length === 0) return { ok: false, message: noPoolMessage(request) };
   const fitting = eligible.filter((c) => c.availableBytes >= request.capacityBytes);
@@ -62,6 +73,17 @@ export function choosePlacement(request: PlacementRequest, candidates: readonly 
   const top = largest[0]!;
   const scope = required.size > 0 ? ` on the required nodes (${[...required].join(', ')})` : '';
   return { ok: false, message: `no ${request.poolClass} pool${scope} has room for ${need}: the largest has ${free(top)} free (${top.nodeName})` };
+}
+
+/** At most this many refused nodes are named, so a message stays readable in a large cluster. */
+const namedRefusals = 3;
+
+function withRefused(request: PlacementRequest, eligible: readonly PoolCandidate[], refused: readonly RefusedNode[], message: string): string {
+  const named = refused.slice(0, namedRefusals).map((r) => `${r.nodeName}: ${r.reason}`).join('; ');
+  const more = refused.length > namedRefusals ? `; and ${refused.length - namedRefusals} more` : '';
+  if (eligible.length > 0) return `${message}; not considered: ${named}${more}`;
+  const scope = request.requiredNodes?.length ? `none of the required nodes (${request.requiredNodes.join(', ')})` : 'no node';
+  return `${scope} can take a new ${request.poolClass} volume now: ${named}${more}`;
 }
 
 function noPoolMessage(request: PlacementRequest): string {

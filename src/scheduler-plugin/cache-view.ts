@@ -16,15 +16,18 @@ export class InformerView implements ClusterView {
   readonly volumes: Informer<K<VolumeView>>;
   readonly nodes: Informer<K<StorageNodeView>>;
   readonly replicas: Informer<K<ReplicaView>>;
+  /** Heartbeat age after which a node gets no new volumes (node-liveness.ts); undefined: the default. */
+  readonly staleAfterMs?: number;
 
-  constructor(rest: RestClient) {
+  constructor(rest: RestClient, opts: { staleAfterMs?: number } = {}) {
+    this.staleAfterMs = opts.staleAfterMs;
     this.claims = new Informer(rest, {
       resource: coreResources.persistentVolumeClaims,
       indexers: { selectedNode: fieldIndex((c: V1PersistentVolumeClaim) => c.metadata?.annotations?.[selectedNodeAnnotation]) },
     });
     this.classes = new Informer(rest, { resource: coreResources.storageClasses });
     this.pvs = new Informer(rest, { resource: coreResources.persistentVolumes });
-    this.volumes = new Informer(rest, { resource: loamResources.localVolumes });
+    this.volumes = new Informer(rest, { resource: loamResources.localVolumes, indexers: { placedNode: (v: VolumeView) => v.spec?.replicaNodes ?? [] } });
     this.nodes = new Informer(rest, { resource: loamResources.localStorageNodes, indexers: { node: fieldIndex((n: StorageNodeView) => n.spec?.nodeName ?? n.metadata?.name) } });
     this.replicas = new Informer(rest, { resource: loamResources.localVolumeReplicas, indexers: { node: fieldIndex((r: ReplicaView) => r.spec?.nodeName) } });
   }
@@ -75,6 +78,10 @@ export class InformerView implements ClusterView {
 
   replicasOnNode(nodeName: string): ReplicaView[] {
     return this.replicas.cache.byIndex('node', nodeName);
+  }
+
+  volumesPlacedOn(nodeName: string): VolumeView[] {
+    return this.volumes.cache.byIndex('placedNode', nodeName);
   }
 
   claimsSelectedFor(nodeName: string): V1PersistentVolumeClaim[] {

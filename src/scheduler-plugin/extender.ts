@@ -47,6 +47,8 @@ export class Extender {
   private readonly view: ExtenderOptions['view'];
   private readonly policy: ScorePolicy;
   private server?: http.Server;
+  private evictedSeen = 0;
+  private evictionLoggedAt = -Infinity;
 
   constructor(opts: ExtenderOptions) {
     this.view = opts.view;
@@ -72,7 +74,20 @@ export class Extender {
     const { pod, nodeNames } = parseArgs(body);
     const result = filterNodes(pod, nodeNames, this.view, this.reservations);
     this.metrics.reservations.set(this.reservations.size);
+    this.countEvictions();
     return result;
+  }
+
+  /** A full table means far more waiting claims than a cluster has, or filter calls made up to fill it: say so, once a minute at most. */
+  private countEvictions(): void {
+    const evicted = this.reservations.evicted - this.evictedSeen;
+    if (evicted <= 0) return;
+    this.evictedSeen += evicted;
+    this.metrics.evictions.inc(evicted);
+    const now = Date.now();
+    if (now - this.evictionLoggedAt < 60_000) return;
+    this.evictionLoggedAt = now;
+    log.warn('reservation table full: oldest reservations evicted', { evicted: this.evictedSeen, held: this.reservations.size });
   }
 
   prioritize(body: unknown): ReturnType<typeof scoreNodes> {

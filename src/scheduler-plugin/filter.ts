@@ -34,8 +34,7 @@ export function filterNodes(pod: V1Pod, nodeNames: string[], view: ClusterView, 
     result.NodeNames = [...nodeNames];
     return result;
   }
-  const podUid = pod.metadata?.uid;
-  const placing = placingOf(pod, demand);
+  const placing = placingOf(demand);
   if (demand.blocker) {
     for (const node of nodeNames) result.FailedNodes[node] = `loam: ${demand.blocker}`;
     return result;
@@ -53,13 +52,13 @@ export function filterNodes(pod: V1Pod, nodeNames: string[], view: ClusterView, 
     if (reason) result.FailedNodes[node] = `loam: ${reason}`;
     else result.NodeNames.push(node);
   }
-  if (podUid) reservations.reserve(podUid, demand.unbound, result.NodeNames);
+  reservations.reserve(demand.unbound, result.NodeNames);
   return result;
 }
 
-/** The pod being placed, so that neither its own reservation nor its own annotated claims count against it. */
-export function placingOf(pod: V1Pod, demand: PodDemand): Placing {
-  return { podUid: pod.metadata?.uid, claimKeys: new Set(demand.unbound.map((c) => c.key)) };
+/** The pod being placed, so that neither its own claims' reservations nor its own annotated claims count against it. */
+export function placingOf(demand: PodDemand): Placing {
+  return { claimKeys: new Set(demand.unbound.map((c) => c.key)) };
 }
 
 function boundReason(demand: PodDemand, node: string): string | undefined {

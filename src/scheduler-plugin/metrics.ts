@@ -1,5 +1,5 @@
-/** Prometheus metrics of the extender: request latency by verb, and reservations held. */
-import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+/** Prometheus metrics of the extender: request latency by verb, reservations held, and reservations evicted from a full table. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class ExtenderMetrics {
   readonly registry = new Registry();
@@ -12,7 +12,12 @@ export class ExtenderMetrics {
   });
   readonly reservations = new Gauge({
     name: 'loam_scheduler_reservations',
-    help: 'Pods whose volumes are not created yet and whose capacity the extender holds back.',
+    help: 'Claims not provisioned yet whose capacity the extender holds back for the pod that passed its filter.',
+    registers: [this.registry],
+  });
+  readonly evictions = new Counter({
+    name: 'loam_scheduler_reservations_evicted_total',
+    help: 'Live reservations dropped because the table was full (--max-reservations).',
     registers: [this.registry],
   });
 

@@ -1,5 +1,6 @@
 /**
- * Capacity promised to pods whose volumes do not exist yet.
+ * Capacity promised to pods whose volumes do not exist yet, counted on top of the room placement
+ * sees (room.ts).
  *
  * Two kinds count. A claim that names its node in `volume.kubernetes.io/selected-node` but has no
  * LocalVolume yet holds its bytes on that node for as long as that stays true (read from the claim
@@ -14,63 +15,75 @@ import { unboundClaimOf, type UnboundClaim } from './demand.js';
 import { selectedNodeAnnotation, type ClusterView, type PoolClass } from './view.js';
 
 interface Reservation {
-  /** Claims still waiting for a node annotation; the ones that got one are dropped by `refresh`. */
-  claims: UnboundClaim[];
+  claim: UnboundClaim;
   candidates: Set<string>;
   expiresAt: number;
 }
 
-/** The pod being placed: its own reservation and claims do not count against it. */
+/** The pod being placed: the reservations of its own claims (`namespace/name`) do not count against it. */
 export interface Placing {
-  podUid?: string;
   claimKeys?: Set<string>;
 }
 
+/** Reservations held at most; more than this many claims waiting at once is not a real cluster. */
+export const defaultMaxReservations = 10_000;
+
+/**
+ * Pending reservations, one per claim: by the claim's `namespace/name`, checked against its UID. A
+ * filter call names a pod, and anyone who can reach the extender can make one up; keying by the
+ * pod would let made-up pods hold a real claim's bytes once per call. Keyed by claim, a claim is
+ * reserved once however often it is filtered, and the table is bounded by the claims that exist
+ * and wait, and by `maxEntries` (the oldest go first; evictions are counted for the metrics).
+ */
 export class Reservations {
-  private readonly byPod = new Map<string, Reservation>();
+  /** Oldest first: every reserve re-inserts, and the TTL is one, so this is also expiry order. */
+  private readonly byClaim = new Map<string, Reservation>();
   /** node → pool class → pending bytes of every live reservation naming the node, kept as a running sum. */
   private readonly pending = new Map<string, Map<PoolClass, number>>();
+  private evictions = 0;
 
-  constructor(private readonly ttlMs = 60_000, private readonly now: () => number = Date.now) {}
+  constructor(private readonly ttlMs = 60_000, private readonly now: () => number = Date.now, private readonly maxEntries = defaultMaxReservations) {}
 
-  /** Records (or replaces) what a pod that just passed the filter may take on `candidates`. */
-  reserve(podUid: string, claims: UnboundClaim[], candidates: Iterable<string>): void {
-    this.release(podUid);
-    if (claims.length === 0) return;
-    const r: Reservation = { claims: [...claims], candidates: new Set(candidates), expiresAt: this.now() + this.ttlMs };
-    this.byPod.set(podUid, r);
-    for (const claim of r.claims) this.account(r, claim, +1);
-  }
-
-  release(podUid: string): void {
-    const r = this.byPod.get(podUid);
-    if (!r) return;
-    this.byPod.delete(podUid);
-    for (const claim of r.claims) this.account(r, claim, -1);
+  /** Records (or replaces) what claims of a pod that just passed the filter may take on `candidates`. */
+  reserve(claims: readonly UnboundClaim[], candidates: Iterable<string>): void {
+    const nodes = new Set(candidates);
+    const expiresAt = this.now() + this.ttlMs;
+    for (const claim of claims) {
+      this.release(claim.key);
+      if (nodes.size === 0) continue;
+      const r: Reservation = { claim, candidates: nodes, expiresAt };
+      this.byClaim.set(claim.key, r);
+      this.account(r, +1);
+    }
+    this.bound();
   }
 
   get size(): number {
-    return this.byPod.size;
+    return this.byClaim.size;
+  }
+
+  /** Live reservations dropped because the table was full. */
+  get evicted(): number {
+    return this.evictions;
   }
 
   /**
-   * Drops expired reservations and claims that no longer wait for a node (annotated, bound, or
-   * provisioned): run once per request, so each node's sum is a lookup afterwards.
+   * Drops expired reservations and claims that no longer wait for a node (gone, replaced by a new
+   * claim of the same name, annotated, bound, or provisioned): run once per request, so each
+   * node's sum is a lookup afterwards.
    */
   refresh(view: ClusterView): void {
     const now = this.now();
-    for (const [uid, r] of this.byPod) {
+    for (const [key, r] of this.byClaim) {
       if (r.expiresAt <= now) {
-        this.release(uid);
+        this.release(key);
         continue;
       }
-      r.claims = r.claims.filter((claim) => {
-        const [namespace, name] = splitKey(claim.key);
-        const pvc = view.claim(namespace, name);
-        const live = pvc !== undefined && !pvc.metadata?.annotations?.[selectedNodeAnnotation] && waitingForVolume(pvc, view);
-        if (!live) this.account(r, claim, -1);
-        return live;
-      });
+      const [namespace, name] = splitKey(key);
+      const pvc = view.claim(namespace, name);
+      const live = pvc !== undefined && (pvc.metadata?.uid ?? key) === r.claim.uid
+        && !pvc.metadata?.annotations?.[selectedNodeAnnotation] && waitingForVolume(pvc, view);
+      if (!live) this.release(key);
     }
   }
 
@@ -88,20 +101,38 @@ export class Reservations {
       if (typeof claim === 'object' && claim.poolClass === poolClass) total += claim.bytes;
     }
     total += this.pending.get(node)?.get(poolClass) ?? 0;
-    const own = except?.podUid ? this.byPod.get(except.podUid) : undefined;
-    if (own?.candidates.has(node)) {
-      for (const claim of own.claims) if (claim.poolClass === poolClass) total -= claim.bytes;
+    for (const key of except?.claimKeys ?? []) {
+      const own = this.byClaim.get(key);
+      if (own?.candidates.has(node) && own.claim.poolClass === poolClass) total -= own.claim.bytes;
     }
     return total;
   }
 
-  private account(r: Reservation, claim: UnboundClaim, sign: 1 | -1): void {
+  private release(key: string): void {
+    const r = this.byClaim.get(key);
+    if (!r) return;
+    this.byClaim.delete(key);
+    this.account(r, -1);
+  }
+
+  /** Keeps at most `maxEntries`: the oldest go first; an expired one is only dropped, a live one counts as evicted. */
+  private bound(): void {
+    const now = this.now();
+    for (const [key, r] of this.byClaim) {
+      if (this.byClaim.size <= this.maxEntries) return;
+      if (r.expiresAt > now) this.evictions++;
+      this.release(key);
+    }
+  }
+
+  private account(r: Reservation, sign: 1 | -1): void {
+    const { poolClass, bytes } = r.claim;
     for (const node of r.candidates) {
       let byClass = this.pending.get(node);
       if (!byClass) this.pending.set(node, (byClass = new Map()));
-      const next = (byClass.get(claim.poolClass) ?? 0) + sign * claim.bytes;
-      if (next === 0) byClass.delete(claim.poolClass);
-      else byClass.set(claim.poolClass, next);
+      const next = (byClass.get(poolClass) ?? 0) + sign * bytes;
+      if (next === 0) byClass.delete(poolClass);
+      else byClass.set(poolClass, next);
       if (byClass.size === 0) this.pending.delete(node);
     }
   }

@@ -22,7 +22,7 @@ export const maxScore = 10;
 export function scoreNodes(pod: V1Pod, nodeNames: string[], view: ClusterView, reservations: Reservations, policy: ScorePolicy): HostPriority[] {
   const demand = podDemand(pod, view);
   if (!hasDemand(demand) || demand.blocker) return nodeNames.map((Host) => ({ Host, Score: 0 }));
-  const placing = placingOf(pod, demand);
+  const placing = placingOf(demand);
   reservations.refresh(view);
   return nodeNames.map((Host) => ({ Host, Score: nodeScore(Host, demand, view, reservations, policy, placing) }));
 }
@@ -34,11 +34,12 @@ function nodeScore(node: string, demand: PodDemand, view: ClusterView, reservati
   }
   for (const [poolClass, { bytes }] of needByClass(demand)) {
     const room = poolRoom(node, poolClass, view, reservations, placing);
-    if (!room.ok || room.pool.totalBytes <= 0 || room.freeBytes < bytes) {
+    const total = room.ok ? room.pool.totalBytes ?? 0 : 0;
+    if (!room.ok || total <= 0 || room.freeBytes < bytes) {
       parts.push(0);
       continue;
     }
-    const freeAfter = (room.freeBytes - bytes) / room.pool.totalBytes;
+    const freeAfter = (room.freeBytes - bytes) / total;
     parts.push(maxScore * (policy === 'binpack' ? 1 - freeAfter : freeAfter));
   }
   const mean = parts.reduce((a, b) => a + b, 0) / parts.length;

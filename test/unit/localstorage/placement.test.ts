@@ -74,7 +74,7 @@ describe('placement: choosing replica nodes', () => {
 
 function lsn(node: string, freeGi: number, totalGi = freeGi, state: 'Ready' | 'NotReady' = 'Ready'): LocalStorageNode {
   return { apiVersion: 'loam.io/v1alpha1', kind: 'LocalStorageNode', metadata: { name: node }, spec: { nodeName: node },
-    status: { state, pools: [{ name: 'loam-ssd', vgName: 'loam-ssd', mediaClass: 'SSD', freeBytes: freeGi * Gi, totalBytes: totalGi * Gi }] } };
+    status: { state, lastHeartbeatTime: new Date().toISOString(), pools: [{ name: 'loam-ssd', vgName: 'loam-ssd', mediaClass: 'SSD', freeBytes: freeGi * Gi, totalBytes: totalGi * Gi }] } };
 }
 function replica(volume: string, node: string, gi: number, allocatedGi?: number): LocalVolumeReplica {
   return { apiVersion: 'loam.io/v1alpha1', kind: 'LocalVolumeReplica', metadata: { name: `${volume}-${node}` },

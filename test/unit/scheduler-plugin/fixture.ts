@@ -11,6 +11,8 @@ export class MapView implements ClusterView {
   volumes = new Map<string, VolumeView>();
   nodes = new Map<string, StorageNodeView>();
   replicas: ReplicaView[] = [];
+  /** The clock node liveness is judged by; undefined: Date.now. */
+  now?: () => number;
 
   claim(ns: string, name: string): V1PersistentVolumeClaim | undefined { return this.claims.get(`${ns}/${name}`); }
   storageClass(name: string): V1StorageClass | undefined { return this.classes.get(name); }
@@ -19,6 +21,7 @@ export class MapView implements ClusterView {
   storageNode(node: string): StorageNodeView | undefined { return this.nodes.get(node); }
   storageNodes(): StorageNodeView[] { return [...this.nodes.values()]; }
   replicasOnNode(node: string): ReplicaView[] { return this.replicas.filter((r) => r.spec?.nodeName === node); }
+  volumesPlacedOn(node: string): VolumeView[] { return [...this.volumes.values()].filter((v) => v.spec?.replicaNodes?.includes(node)); }
   claimsSelectedFor(node: string): V1PersistentVolumeClaim[] { return [...this.claims.values()].filter((c) => c.metadata?.annotations?.['volume.kubernetes.io/selected-node'] === node); }
 
   addClass(name: string, poolClass: PoolClass, replicaCount = '1', mode = 'WaitForFirstConsumer'): this {
@@ -26,11 +29,12 @@ export class MapView implements ClusterView {
     return this;
   }
 
+  /** A LocalStorageNode whose agent reported just now. */
   addNode(name: string, pools: { mediaClass: PoolClass; totalGi: number; freeGi: number }[], state = 'Ready'): this {
     this.nodes.set(name, {
       metadata: { name },
       spec: { nodeName: name },
-      status: { state, pools: pools.map((p) => ({ name: `loam-${p.mediaClass.toLowerCase()}`, mediaClass: p.mediaClass, totalBytes: p.totalGi * Gi, freeBytes: p.freeGi * Gi })) },
+      status: { state, lastHeartbeatTime: new Date().toISOString(), pools: pools.map((p) => ({ name: `loam-${p.mediaClass.toLowerCase()}`, mediaClass: p.mediaClass, totalBytes: p.totalGi * Gi, freeBytes: p.freeGi * Gi })) },
     });
     return this;
   }
