@@ -24,6 +24,8 @@ export interface VolumePlacerOptions {
   nodeGraceMs?: number;
   /** Relist period of the informers in ms (default 5 min). */
   resyncMs?: number;
+  /** Heartbeat age after which a node gets no new volumes (default node-liveness.ts defaultStaleAfterMs). */
+  staleAfterMs?: number;
   logger?: Logger;
 }
 
@@ -91,6 +93,7 @@ export class VolumePlacer {
       volumesPlacedOn: (node) => this.volumesPlacedOn(node),
       goneNodes: () => this.orphans.goneNodes(),
       wrote: (v) => this.written.wrote(v),
+      staleAfterMs: opts.staleAfterMs,
     };
     const reconciler = new VolumeReconciler({ clients: opts.clients, caches, events, ledger: this.ledger, log: this.log });
     this.controller = new Controller({

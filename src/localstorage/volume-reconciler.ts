@@ -18,7 +18,7 @@ import type { KubeClients, ReconcileResult } from '../kube/index.js';
 import { vgNameOfClass } from './lvm.js';
 import { choosePlacement, type PlacementResult, type PoolCandidate } from './placement.js';
 import type { PlacementLedger } from './placement-ledger.js';
-import { poolCandidate, type RoomSources } from './placement-room.js';
+import { placementCandidates, poolRoom, type RefusedNode, type RoomSources } from './placement-room.js';
 import type { VolumeEvents } from './volume-events.js';
 import { sameVolumeStatus, volumeStatus } from './volume-status.js';
 import { createReplica, deleteObject, growReplica, listReplicasOf, readVolume, replicaFor, setFinalizer, setReplicaNodes, writeVolumeStatus } from './volume-writes.js';
@@ -112,7 +112,7 @@ export class VolumeReconciler {
     const result = choosePlacement({
       volumeName: volume.metadata.name!, poolClass: spec.poolClass, capacityBytes: spec.capacityBytes, replicaCount: spec.replicaCount,
       requiredNodes: spec.accessibility?.requiredNodes, preferredNodes: spec.accessibility?.preferredNodes,
-    }, this.candidates(spec.poolClass));
+    }, ...this.candidates(spec.poolClass));
     if (!result.ok) return { result, undo: () => undefined };
     const poolName = vgNameOfClass(spec.poolClass);
     const undos = result.nodes.map((nodeName) => this.opts.ledger.promise({
@@ -121,16 +121,12 @@ export class VolumeReconciler {
     return { result, undo: () => undos.forEach((u) => u()) };
   }
 
-  private candidates(poolClass: MediaClass): PoolCandidate[] {
+  /** The candidate pools, and the nodes refused for their liveness (named when nothing fits). */
+  private candidates(poolClass: MediaClass): [PoolCandidate[], RefusedNode[]] {
     const gone = this.opts.caches.goneNodes();
-    const out: PoolCandidate[] = [];
-    for (const lsn of this.opts.caches.storageNodes()) {
-      const node = lsn.spec?.nodeName ?? lsn.metadata.name!;
-      if (gone.has(node)) continue;
-      const c = poolCandidate(node, poolClass, this.opts.caches, this.opts.ledger);
-      if (c) out.push(c);
-    }
-    return out;
+    const nodes = this.opts.caches.storageNodes().map((lsn) => lsn.spec?.nodeName ?? lsn.metadata.name!).filter((node) => !gone.has(node));
+    const { candidates, refused } = placementCandidates(nodes, poolClass, this.opts.caches, this.opts.ledger);
+    return [candidates, refused];
   }
 
   /** Creates the replica of every placed node that has none (after a crash, or a replica deleted by hand). */
@@ -156,10 +152,11 @@ export class VolumeReconciler {
     const blocked: string[] = [];
     const grown: string[] = [];
     for (const replica of short) {
-      const room = poolCandidate(replica.spec.nodeName, volume.spec.poolClass, this.opts.caches, this.opts.ledger);
+      // The replica exists: growing it needs its bytes, not a fresh heartbeat (node-liveness.ts is for new volumes).
+      const room = poolRoom(replica.spec.nodeName, volume.spec.poolClass, this.opts.caches, { ledger: this.opts.ledger, forNewVolumes: false });
       const needed = target - replica.spec.capacityBytes;
-      if (!room || room.availableBytes < needed) {
-        const free = room ? `has ${formatCapacity(Math.max(0, room.availableBytes))} free` : 'is not Ready';
+      if (!room.ok || room.availableBytes < needed) {
+        const free = room.ok ? `has ${formatCapacity(Math.max(0, room.availableBytes))} free` : 'is not Ready';
         blocked.push(`cannot grow to ${formatCapacity(target)}: pool ${replica.spec.poolName} on ${replica.spec.nodeName} ${free}, ${formatCapacity(needed)} more is needed`);
         continue;
       }

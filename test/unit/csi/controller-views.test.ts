@@ -20,7 +20,7 @@ function volume(name: string, extra: { replicaNodes?: string[]; status?: LocalVo
 function storageNode(name: string, pools: Array<{ mediaClass: 'SSD' | 'HDD'; freeBytes: number; totalBytes: number }>, state: 'Ready' | 'NotReady' = 'Ready'): LocalStorageNode {
   return {
     apiVersion: 'loam.io/v1alpha1', kind: 'LocalStorageNode', metadata: { name }, spec: { nodeName: name },
-    status: { state, pools: pools.map((p) => ({ name: `loam-${p.mediaClass.toLowerCase()}`, vgName: `loam-${p.mediaClass.toLowerCase()}`, ...p })) },
+    status: { state, lastHeartbeatTime: new Date().toISOString(), pools: pools.map((p) => ({ name: `loam-${p.mediaClass.toLowerCase()}`, vgName: `loam-${p.mediaClass.toLowerCase()}`, ...p })) },
   };
 }
 
