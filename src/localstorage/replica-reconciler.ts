@@ -28,6 +28,8 @@ import { finalizer, labels, loamResources, validateLocalVolumeReplica, type Loca
 import { componentLogger, type Logger } from '../common/logger.js';
 import { Controller, Informer, isConflict, isNotFound, mergePatch, OwnWrites, patchStatus, resourcePath, sleep, type EventRecorder, type KubeClients, type ReconcileResult } from '../kube/index.js';
 import { LvmError, replicaUidOf, type Lvm, type LvReport, type LvSpec } from './lvm.js';
+import { unownedLvs } from './orphans-lvs.js';
+import { UnownedLvReporter } from './orphans-lvs-report.js';
 import { inStep, needsReconcile, planReplica, type ReplicaAction } from './replica-plan.js';
 import { notReadyStatus, readyStatus, stateDuring, statusPatch, type ReplicaReason } from './replica-status.js';
 import type { LvChange } from './storage-node.js';
@@ -87,6 +89,7 @@ export class ReplicaReconciler {
   /** Our status writes, read until the cache has them: a reconcile right after one must not act on the older copy. */
   private readonly written: OwnWrites<LocalVolumeReplica>;
   private readonly pauseAfterCreateMs: number;
+  private readonly unowned: UnownedLvReporter;
   private resyncTimer?: NodeJS.Timeout;
   private started = false;
 
@@ -99,6 +102,7 @@ export class ReplicaReconciler {
       logger: this.log,
     });
     this.written = new OwnWrites<LocalVolumeReplica>({ cached: (name) => this.informer.cache.get(name) });
+    this.unowned = new UnownedLvReporter({ clients: opts.clients, nodeName: opts.nodeName, recorder: opts.recorder, fieldManager: replicaFieldManager, log: this.log });
     this.informer.on('update', (obj) => this.written.seen(obj));
     this.informer.on('delete', (obj) => this.written.deleted(obj));
     this.controller = new Controller({ name: 'replica-reconciler', reconcile: (name, signal) => this.reconcile(name, signal), workers: opts.workers ?? 2, logger: this.log });
@@ -134,24 +138,29 @@ export class ReplicaReconciler {
   /**
    * One `lvs` of the node against every replica's status: those not in step (see `inStep`) are
    * reconciled. When LVM cannot be read, every replica is (each reconcile then reports the error).
+   * The same `lvs` finds the Loam LVs no replica owns, reported on the LocalStorageNode. Replicas
+   * are read after `lvs`: a replica is in the cache before its LV exists and leaves it only after
+   * its LV is removed, so an LV in flight is never reported as unowned.
    */
   private async resyncPass(): Promise<void> {
-    const replicas = this.informer.cache.list().map((r) => this.written.get(r.metadata.name!) ?? r).filter((r) => r.spec?.nodeName === this.opts.nodeName);
     let lvs: Map<string, LvReport>;
+    const replicas = (): LocalVolumeReplica[] => this.informer.cache.list().map((r) => this.written.get(r.metadata.name!) ?? r).filter((r) => r.spec?.nodeName === this.opts.nodeName);
     try {
       lvs = new Map((await this.opts.lvm.lvs()).map((lv) => [`${lv.vgName}/${lv.name}`, lv]));
     } catch (err) {
       this.log.warn('lvs failed on the periodic pass; reconciling every replica', { error: (err as Error).message });
-      for (const r of replicas) this.controller.enqueue(r.metadata.name!);
+      for (const r of replicas()) this.controller.enqueue(r.metadata.name!);
       return;
     }
+    const mine = replicas();
+    await this.unowned.report(unownedLvs([...lvs.values()], mine));
     let queued = 0;
-    for (const r of replicas) {
+    for (const r of mine) {
       if (inStep(r, lvs.get(`${r.spec.poolName}/${r.spec.volumeName}`))) continue;
       this.controller.enqueue(r.metadata.name!);
       queued++;
     }
-    this.log.debug('periodic pass', { replicas: replicas.length, queued });
+    this.log.debug('periodic pass', { replicas: mine.length, queued });
   }
 
   private async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult | void> {

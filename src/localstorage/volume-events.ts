@@ -1,6 +1,6 @@
 /**
  * The events a user reads with `kubectl describe lv <name>`: where the volume was placed, why it
- * waits, why it cannot grow, which replica was lost with its node. A volume is reconciled on every
+ * waits, why it cannot grow, which replica was lost with its node or is gone, why its deletion waits. A volume is reconciled on every
  * change of any LocalStorageNode while it waits, so a warning is sent when its text changes, not
  * on every pass.
  */
@@ -34,6 +34,21 @@ export class VolumeEvents {
 
   async replicaLost(volume: LocalVolume, message: string): Promise<void> {
     await this.once(volume, 'ReplicaLost', 'Reconcile', message);
+  }
+
+  /** A replica is gone from a volume that held data, and is not made again (volume-status.ts). */
+  async replicaGone(volume: LocalVolume, message: string): Promise<void> {
+    await this.once(volume, 'ReplicaGone', 'Reconcile', message);
+  }
+
+  /** A replica was deleted by hand; its node agent keeps it and its LV while the volume lives. */
+  async replicaDeletionHeld(volume: LocalVolume, message: string): Promise<void> {
+    await this.once(volume, 'ReplicaDeletionHeld', 'Reconcile', message);
+  }
+
+  /** The volume is being deleted but a PersistentVolume still uses it (volume-protection.ts). */
+  async deletionHeld(volume: LocalVolume, message: string): Promise<void> {
+    await this.once(volume, 'DeletionHeld', 'Delete', message);
   }
 
   async invalid(volume: LocalVolume, problems: readonly string[]): Promise<void> {

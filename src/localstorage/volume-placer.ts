@@ -1,17 +1,19 @@
 /**
  * VolumePlacer: the volume controller of loam-controller (leader-elected). It watches LocalVolumes,
- * LocalVolumeReplicas, LocalStorageNodes, LocalDiskNodes and Nodes, and reconciles a volume when it
- * or one of its replicas changes; Pending volumes are re-evaluated whenever a LocalStorageNode
+ * LocalVolumeReplicas, LocalStorageNodes, LocalDiskNodes, Nodes and PersistentVolumes (those of
+ * lvm.loam.io hold a volume's deletion back, volume-protection.ts), and reconciles a volume when it,
+ * one of its replicas or its PersistentVolume changes; Pending volumes are re-evaluated whenever a LocalStorageNode
  * changes. It also runs the node deletion policy (OrphanCollector). One instance per leadership
  * term: `start()` fills the caches and starts the workers, `stop()` ends them.
  */
-import type { V1Node } from '@kubernetes/client-node';
+import type { V1Node, V1PersistentVolume } from '@kubernetes/client-node';
 import { labels, loamResources, type LocalDiskNode, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
 import { Controller, coreResources, enqueueOnChange, EventRecorder, fieldIndex, Informer, labelIndex, objectKey, OwnWrites, type KubeClients } from '../kube/index.js';
 import { OrphanCollector } from './orphans-collector.js';
 import { PlacementLedger } from './placement-ledger.js';
 import { VolumeEvents } from './volume-events.js';
+import { persistentVolumeHandle } from './volume-protection.js';
 import { VolumeReconciler, type VolumeCaches } from './volume-reconciler.js';
 
 export interface VolumePlacerOptions {
@@ -34,6 +36,7 @@ const byVolume = 'volume';
 const byPlacedNode = 'placedNode';
 const pending = 'pending';
 const byPending = 'pending';
+const byHandle = 'volumeHandle';
 
 export class VolumePlacer {
   private readonly volumes: Informer<LocalVolume>;
@@ -41,6 +44,7 @@ export class VolumePlacer {
   private readonly storageNodes: Informer<LocalStorageNode>;
   private readonly diskNodes: Informer<LocalDiskNode>;
   private readonly nodes: Informer<V1Node>;
+  private readonly persistentVolumes: Informer<V1PersistentVolume>;
   private readonly controller: Controller;
   private readonly orphans: OrphanCollector;
   private readonly ledger = new PlacementLedger();
@@ -70,6 +74,7 @@ export class VolumePlacer {
     this.storageNodes = new Informer<LocalStorageNode>(rest, { resource: loamResources.localStorageNodes, ...common });
     this.diskNodes = new Informer<LocalDiskNode>(rest, { resource: loamResources.localDiskNodes, ...common });
     this.nodes = new Informer<V1Node>(rest, { resource: coreResources.nodes, ...common });
+    this.persistentVolumes = new Informer<V1PersistentVolume>(rest, { resource: coreResources.persistentVolumes, indexers: { [byHandle]: fieldIndex(persistentVolumeHandle) }, ...common });
     const events = new VolumeEvents(new EventRecorder(opts.clients, { reportingController: 'loam.io/volume-placer', reportingInstance: opts.identity }));
     this.orphans = new OrphanCollector({
       clients: opts.clients,
@@ -92,6 +97,7 @@ export class VolumePlacer {
       replicasOnNode: (node) => this.replicas.cache.byIndex(byNode, node),
       volumesPlacedOn: (node) => this.volumesPlacedOn(node),
       goneNodes: () => this.orphans.goneNodes(),
+      persistentVolumesOf: (name) => this.persistentVolumes.cache.byIndex(byHandle, name),
       wrote: (v) => this.written.wrote(v),
       staleAfterMs: opts.staleAfterMs,
     };
@@ -107,7 +113,7 @@ export class VolumePlacer {
   /** Fills every cache, then starts reconciling; every volume is reconciled once at start. */
   async start(signal?: AbortSignal): Promise<void> {
     const queue = this.controller.queue;
-    const informers = [this.volumes, this.replicas, this.storageNodes, this.diskNodes, this.nodes];
+    const informers = this.informers();
     this.unhook = [
       this.volumes.on('update', (v) => this.written.seen(v)),
       this.volumes.on('delete', (v) => this.written.deleted(v)),
@@ -119,6 +125,8 @@ export class VolumePlacer {
       // Room appeared (or a node became Ready): every waiting volume tries again.
       enqueueOnChange(this.storageNodes, queue, () => this.volumes.cache.byIndex(byPending, pending).map((v) => objectKey(v))),
       this.nodes.on('add', (n) => this.enqueueVolumesOn(n.metadata!.name!)),
+      // A PV released (or gone) lets a held deletion go on; one bound makes the volume hold its data.
+      enqueueOnChange(this.persistentVolumes, queue, (pv) => [persistentVolumeHandle(pv)].filter((n): n is string => !!n)),
     ];
     for (const informer of informers) informer.start();
     for (;;) {
@@ -145,8 +153,12 @@ export class VolumePlacer {
     this.unhook = [];
     await this.orphans.stop();
     await this.controller.stop({ abort: opts.abort });
-    await Promise.all([this.volumes, this.replicas, this.storageNodes, this.diskNodes, this.nodes].map((i) => i.stop()));
+    await Promise.all(this.informers().map((i) => i.stop()));
     this.log.info('volume placer stopped');
+  }
+
+  private informers(): Array<Informer<LocalVolume> | Informer<LocalVolumeReplica> | Informer<LocalStorageNode> | Informer<LocalDiskNode> | Informer<V1Node> | Informer<V1PersistentVolume>> {
+    return [this.volumes, this.replicas, this.storageNodes, this.diskNodes, this.nodes, this.persistentVolumes];
   }
 
   private volume(name: string): LocalVolume | undefined {

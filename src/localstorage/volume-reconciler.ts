@@ -1,9 +1,11 @@
 /**
  * Reconciles one LocalVolume, in the shape every Loam reconciler has: read it (gone → delete the
- * replicas left behind) → on deletion delete its replicas, wait until node agents have removed
- * their LVs, then drop the finalizer → validate → place it once, the finalizer added in the same
+ * replicas left behind) → on deletion, unless a PersistentVolume still uses it (volume-protection.ts:
+ * then it waits, saying why), delete its replicas, wait until node agents have removed their LVs,
+ * then drop the finalizer → validate → place it once, the finalizer added in the same
  * write (spec.replicaNodes is the record of the decision and is never revised; a volume that must
- * wait gets the finalizer alone) → create missing replicas → grow replicas to spec.capacityBytes →
+ * wait gets the finalizer alone) → create missing replicas (only while the volume has never held
+ * data: a replica gone afterwards is reported, never made again empty; see volume-status.ts) → grow replicas to spec.capacityBytes →
  * write the status aggregated from the replicas. Level-based: it reads the caches, never the event
  * that woke it; every step may be repeated after a crash at any line.
  *
@@ -13,6 +15,7 @@
  */
 import { finalizer, loamResources, localVolumeReplicaName, validateLocalVolume, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica, type MediaClass } from '../api/index.js';
 import { formatCapacity } from '../api/index.js';
+import type { V1PersistentVolume } from '@kubernetes/client-node';
 import type { Logger } from '../common/logger.js';
 import type { KubeClients, ReconcileResult } from '../kube/index.js';
 import { vgNameOfClass } from './lvm.js';
@@ -20,7 +23,8 @@ import { choosePlacement, type PlacementResult, type PoolCandidate } from './pla
 import type { PlacementLedger } from './placement-ledger.js';
 import { placementCandidates, poolRoom, type RefusedNode, type RoomSources } from './placement-room.js';
 import type { VolumeEvents } from './volume-events.js';
-import { sameVolumeStatus, volumeStatus } from './volume-status.js';
+import { deletionHeldBy } from './volume-protection.js';
+import { holdsData, sameVolumeStatus, volumeStatus, type VolumeStatusInput } from './volume-status.js';
 import { createReplica, deleteObject, growReplica, listReplicasOf, readVolume, replicaFor, setFinalizer, setReplicaNodes, writeVolumeStatus } from './volume-writes.js';
 
 /** What the reconciler reads: the placer's informer caches (with its own newest writes laid over). */
@@ -30,6 +34,8 @@ export interface VolumeCaches extends RoomSources {
   storageNodes(): LocalStorageNode[];
   /** Nodes deleted from the cluster for longer than the grace period (orphans.ts). */
   goneNodes(): ReadonlySet<string>;
+  /** PersistentVolumes of driver lvm.loam.io whose spec.csi.volumeHandle names the volume. */
+  persistentVolumesOf(volumeName: string): V1PersistentVolume[];
   /** A write of ours returned this object: read it instead of an older cached copy. */
   wrote(volume: LocalVolume): void;
 }
@@ -77,9 +83,10 @@ export class VolumeReconciler {
       this.opts.caches.wrote(current);
     }
     signal.throwIfAborted();
-    await this.createMissingReplicas(current);
+    const withData = holdsData(current, this.opts.caches.persistentVolumesOf(name).length > 0);
+    if (!withData) await this.createMissingReplicas(current);
     const expandMessage = await this.grow(current);
-    await this.recordStatus(current, pendingMessage, expandMessage);
+    await this.recordStatus(current, { pendingMessage, expandMessage, holdsData: withData });
   }
 
   /** Decides and records the replica nodes; returns the placed volume, or why it waits. */
@@ -176,10 +183,18 @@ export class VolumeReconciler {
     return message;
   }
 
-  private async recordStatus(volume: LocalVolume, pendingMessage?: string, expandMessage?: string): Promise<void> {
+  private async recordStatus(volume: LocalVolume, extra: Pick<VolumeStatusInput, 'pendingMessage' | 'expandMessage' | 'holdsData' | 'deletionHeld'> = {}): Promise<void> {
     const gone = this.opts.caches.goneNodes();
-    const status = volumeStatus({ volume, replicas: this.opts.caches.replicasOf(volume.metadata.name!), goneNodes: gone, pendingMessage, expandMessage, now: this.now() });
-    if ((status.state === 'Failed' || status.state === 'Degraded') && (volume.spec.replicaNodes ?? []).some((n) => gone.has(n))) {
+    const status = volumeStatus({ volume, replicas: this.opts.caches.replicasOf(volume.metadata.name!), goneNodes: gone, ...extra, now: this.now() });
+    const reason = status.conditions?.find((c) => c.type === 'Ready')?.reason;
+    if (reason === 'ReplicaGone') {
+      this.opts.log.warn('a replica of a volume that held data is gone; not making it again', { volume: volume.metadata.name, statusMessage: status.message });
+      await this.opts.events.replicaGone(volume, status.message!);
+    } else if (reason === 'ReplicaDeletionHeld') {
+      await this.opts.events.replicaDeletionHeld(volume, status.message!);
+    } else if (reason === 'DeletionHeld') {
+      await this.opts.events.deletionHeld(volume, status.message!);
+    } else if ((status.state === 'Failed' || status.state === 'Degraded') && (volume.spec.replicaNodes ?? []).some((n) => gone.has(n))) {
       await this.opts.events.replicaLost(volume, status.message!);
     }
     if (sameVolumeStatus(volume.status, status)) return;
@@ -197,11 +212,19 @@ export class VolumeReconciler {
   }
 
   /**
-   * The volume is being deleted: delete its replicas, wait until they are gone (each node agent
-   * removes its LV, then the replica's finalizer), then let the volume go.
+   * The volume is being deleted: unless a PersistentVolume still uses it (then nothing is touched
+   * and the status says why; a change of that PV wakes this volume again), delete its replicas,
+   * wait until they are gone (each node agent removes its LV, then the replica's finalizer), then
+   * let the volume go.
    */
   private async finalize(volume: LocalVolume, signal: AbortSignal): Promise<ReconcileResult | void> {
     if (!volume.metadata.finalizers?.includes(finalizer)) return;
+    const held = deletionHeldBy(this.opts.caches.persistentVolumesOf(volume.metadata.name!));
+    if (held) {
+      this.opts.log.info('volume deletion held: a PersistentVolume still uses it', { volume: volume.metadata.name, why: held });
+      await this.recordStatus(volume, { deletionHeld: held });
+      return;
+    }
     const cached = this.opts.caches.replicasOf(volume.metadata.name!);
     await this.deleteReplicas(cached, signal);
     await this.recordStatus(volume);

@@ -47,7 +47,7 @@ export interface LocalVolume {
   status?: LocalVolumeStatus;
 }
 
-/** LocalVolumeReplica is the LV of one LocalVolume on one node, named <volume>-<node>. Volume placement creates it; the node agent of spec.nodeName makes the LV (lvcreate, tagged loam.io) and reports it here. */
+/** LocalVolumeReplica is the LV of one LocalVolume on one node, named <volume>-<first 12 hex of sha256(node name)> (earlier versions: <volume>-<node>; replicas are found by spec.volumeName and spec.nodeName, not by name). Volume placement creates it; the node agent of spec.nodeName makes the LV (lvcreate, tagged loam.io) and reports it here. */
 export interface LocalVolumeReplica {
   apiVersion: 'loam.io/v1alpha1';
   kind: 'LocalVolumeReplica';
@@ -284,6 +284,18 @@ export interface StoragePool {
   free?: string;
 }
 
+/** An LV tagged loam.io in a Loam volume group that no LocalVolumeReplica of this node owns. Loam never removes it. */
+export interface UnownedVolume {
+  /** Volume group of the LV. */
+  vgName: string;
+  /** Name of the LV (the name of the volume it was made for). */
+  lvName: string;
+  /** Size of the LV (lv_size). In bytes. */
+  sizeBytes?: number;
+  /** metadata.uid of the LocalVolumeReplica the LV was made for (its loam.io/replica-uid tag); absent for an LV made before LVs carried it. */
+  replicaUid?: string;
+}
+
 /** Written by the node agent. */
 export interface LocalStorageNodeStatus {
   /** Ready: the node agent runs and its volume groups are active. NotReady: volumes cannot be placed here. */
@@ -298,6 +310,8 @@ export interface LocalStorageNodeStatus {
   lastHeartbeatTime?: string;
   /** Why the node is NotReady. */
   message?: string;
+  /** LVs Loam made that no replica owns any more (a replica dropped with its node, deleted without its finalizer, or an earlier volume of the same name). Their data is kept: look at it, then remove the LV with lvremove, or keep it. An event on this object names each one when it is first seen. */
+  unownedVolumes?: UnownedVolume[];
   /** Current conditions of the node's storage, one per type. */
   conditions?: Condition[];
 }
@@ -363,6 +377,8 @@ export interface LocalVolumeStatus {
   nodes?: string;
   /** Human-readable details, e.g. why the volume is Failed or Degraded. */
   message?: string;
+  /** When the volume first became Ready. From then on it may hold data, so a replica that is gone is never made again empty (the volume goes Failed or Degraded instead). */
+  firstReadyTime?: string;
   /** Current conditions of the volume, one per type. */
   conditions?: Condition[];
 }

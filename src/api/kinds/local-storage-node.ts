@@ -15,6 +15,13 @@ const pool = objectField('One LVM pool: the volume group of one media class on t
   free: capacityStringField('freeBytes'),
 }, { required: ['name', 'mediaClass'], typeName: 'StoragePool' });
 
+const unownedVolume = objectField('An LV tagged loam.io in a Loam volume group that no LocalVolumeReplica of this node owns. Loam never removes it.', {
+  vgName: stringField('Volume group of the LV.', { maxLength: 128 }),
+  lvName: stringField('Name of the LV (the name of the volume it was made for).', { maxLength: 128 }),
+  sizeBytes: bytesField('Size of the LV (lv_size).'),
+  replicaUid: stringField('metadata.uid of the LocalVolumeReplica the LV was made for (its loam.io/replica-uid tag); absent for an LV made before LVs carried it.', { maxLength: 64 }),
+}, { required: ['vgName', 'lvName'], typeName: 'UnownedVolume' });
+
 export const localStorageNode: KindDefinition = {
   kind: 'LocalStorageNode',
   plural: 'localstoragenodes',
@@ -32,6 +39,8 @@ export const localStorageNode: KindDefinition = {
     free: capacityStringField('Free space of all pools together'),
     lastHeartbeatTime: timeField('When the node agent last reported; a stale heartbeat means the agent is down.'),
     message: messageField('Why the node is NotReady.'),
+    unownedVolumes: arrayField(unownedVolume, 'LVs Loam made that no replica owns any more (a replica dropped with its node, deleted without its finalizer, or an earlier volume of the same name). '
+      + 'Their data is kept: look at it, then remove the LV with lvremove, or keep it. An event on this object names each one when it is first seen.', { maxItems: 1024, listType: 'atomic' }),
     conditions: conditionsField('node\'s storage'),
   }, { typeName: 'LocalStorageNodeStatus' }),
   printerColumns: [

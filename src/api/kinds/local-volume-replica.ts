@@ -1,4 +1,4 @@
-/** LocalVolumeReplica (`lvr`): the LV of one volume on one node, named `<volume>-<node>` (design §3). */
+/** LocalVolumeReplica (`lvr`): the LV of one volume on one node, named `<volume>-<12 hex of sha256(node)>` (src/api/names.ts). */
 import { replicaStates } from '../constants.js';
 import { boolField, enumField, int32Field, int64Field, objectField, stringField, type KindDefinition } from '../schema.js';
 import { bytesField, capacityStringField, conditionsField, immutable, maxNameLength, maxPathLength, messageField, nodeNameField, onlyGrows } from './common.js';
@@ -15,7 +15,7 @@ export const localVolumeReplica: KindDefinition = {
   plural: 'localvolumereplicas',
   singular: 'localvolumereplica',
   shortName: 'lvr',
-  description: 'LocalVolumeReplica is the LV of one LocalVolume on one node, named <volume>-<node>. Volume placement creates it; the node agent of spec.nodeName makes the LV (lvcreate, tagged loam.io) and reports it here.',
+  description: 'LocalVolumeReplica is the LV of one LocalVolume on one node, named <volume>-<first 12 hex of sha256(node name)> (earlier versions: <volume>-<node>; replicas are found by spec.volumeName and spec.nodeName, not by name). Volume placement creates it; the node agent of spec.nodeName makes the LV (lvcreate, tagged loam.io) and reports it here.',
   spec: objectField('Which LV, where.', {
     volumeName: stringField('Name of the LocalVolume. Immutable.', { minLength: 1, maxLength: maxNameLength, rules: [immutable('spec.volumeName', 'to attach a replica to another volume')] }),
     nodeName: nodeNameField('that holds the LV'),

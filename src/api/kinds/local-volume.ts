@@ -1,6 +1,6 @@
 /** LocalVolume (`lv`): one CSI volume, named by its volume id (design §3). */
 import { volumeStates } from '../constants.js';
-import { arrayField, boolField, enumField, int32Field, int64Field, objectField, stringField, type KindDefinition } from '../schema.js';
+import { arrayField, boolField, enumField, int32Field, int64Field, objectField, stringField, timeField, type KindDefinition } from '../schema.js';
 import { bytesField, capacityStringField, conditionsField, immutable, maxNameLength, mediaClassField, messageField, onlyGrows } from './common.js';
 
 interface VolumeSpecShape { replicaCount?: number; replicaNodes?: string[] }
@@ -63,6 +63,7 @@ export const localVolume: KindDefinition = {
     capacity: capacityStringField('spec.capacityBytes'),
     nodes: stringField('Replica nodes, comma-separated, for printer columns.', { maxLength: 512 }),
     message: messageField('Human-readable details, e.g. why the volume is Failed or Degraded.'),
+    firstReadyTime: timeField('When the volume first became Ready. From then on it may hold data, so a replica that is gone is never made again empty (the volume goes Failed or Degraded instead).'),
     conditions: conditionsField('volume'),
   }, { typeName: 'LocalVolumeStatus' }),
   printerColumns: [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { localVolumeReplicaName, type LocalVolume, type LocalVolumeReplica, type LocalVolumeReplicaStatus } from '../../../src/api/index.js';
-import { sameVolumeStatus, volumeStatus, type VolumeStatusInput } from '../../../src/localstorage/volume-status.js';
+import { holdsData, sameVolumeStatus, volumeStatus, type VolumeStatusInput } from '../../../src/localstorage/volume-status.js';
 
 const Gi = 2 ** 30;
 const now = new Date('2026-11-23T12:00:00.5Z');
@@ -94,5 +94,52 @@ describe('volume status: aggregated from replicas', () => {
     const done = volumeStatus({ volume: { ...v, status: first }, replicas: [replica('a', ready())], goneNodes: new Set(), now: new Date('2026-11-23T13:00:00Z') });
     assert.equal(done.conditions?.[0]?.lastTransitionTime, '2026-11-23T13:00:00Z');
     assert.ok(!sameVolumeStatus(first, done));
+  });
+
+  it('records when the volume first became Ready, and keeps that time afterwards', () => {
+    const v = volume(['a']);
+    const first = status({ volume: v, replicas: [replica('a', ready())] });
+    assert.equal(first.firstReadyTime, '2026-11-23T12:00:00Z');
+    const later = volumeStatus({ volume: { ...v, status: first }, replicas: [replica('a', ready(10))], goneNodes: new Set(), now: new Date('2026-11-24T00:00:00Z'), expandMessage: undefined });
+    assert.equal(later.firstReadyTime, '2026-11-23T12:00:00Z');
+    const creating = status({ volume: v, replicas: [replica('a', { state: 'Creating' })] });
+    assert.equal(creating.firstReadyTime, undefined, 'not before it is Ready');
+  });
+
+  it('holds data once it was Ready (or an earlier version reported it Ready or Expanding), or while a PersistentVolume names it', () => {
+    assert.equal(holdsData(volume(['a']), false), false);
+    assert.equal(holdsData({ ...volume(['a']), status: { state: 'Creating', firstReadyTime: '2026-11-23T12:00:00Z' } }, false), true);
+    assert.equal(holdsData({ ...volume(['a']), status: { state: 'Ready' } }, false), true);
+    assert.equal(holdsData({ ...volume(['a']), status: { state: 'Expanding' } }, false), true);
+    assert.equal(holdsData(volume(['a']), true), true);
+  });
+
+  it('a replica gone from a volume that held data is not made again: Failed for one replica, Degraded for two, saying what happened and what to do', () => {
+    const once = { ...volume(['a']), status: { state: 'Ready' as const, firstReadyTime: '2026-11-23T12:00:00Z' } };
+    const single = status({ volume: once, replicas: [], holdsData: true });
+    assert.equal(single.state, 'Failed');
+    assert.match(single.message!, /^the replica on a \(LocalVolumeReplica [^)]+\) is gone although the volume held data: Loam does not make it again empty\. /);
+    assert.match(single.message!, /LocalStorageNode a status\.unownedVolumes/);
+    assert.match(single.message!, /delete the PersistentVolumeClaim/);
+    assert.equal(single.conditions?.[0]?.reason, 'ReplicaGone');
+    assert.equal(single.replicas?.[0]?.state, 'Gone');
+    const two = status({ volume: { ...volume(['a', 'b']), status: once.status }, replicas: [replica('a', ready())], holdsData: true });
+    assert.equal(two.state, 'Degraded');
+    assert.match(two.message!, /^the replica on b \(LocalVolumeReplica [^)]+\) is gone although/);
+    assert.equal(two.conditions?.[0]?.reason, 'ReplicaGone');
+    assert.equal(status({ volume: volume(['a']), replicas: [] }).state, 'Creating', 'a volume that never held data gets its replica');
+  });
+
+  it('a replica deleted by hand while the volume uses it is held by its node agent: the volume is Degraded and says so', () => {
+    const held = { ...replica('a', { ...ready(), message: 'deleted by hand' }), metadata: { name: 'pvc-1-a', deletionTimestamp: new Date() } } as LocalVolumeReplica;
+    const s = status({ volume: volume(['a']), replicas: [held], holdsData: true });
+    assert.equal(s.state, 'Degraded');
+    assert.match(s.message!, /^LocalVolumeReplica pvc-1-a on a was deleted by hand while the volume uses it: its node agent keeps the LV and the data/);
+    assert.equal(s.conditions?.[0]?.reason, 'ReplicaDeletionHeld');
+  });
+
+  it('a volume whose deletion waits for its PersistentVolume says why', () => {
+    const s = status({ volume: volume(['a'], {}, true), replicas: [replica('a', ready())], deletionHeld: 'PersistentVolume pvc-1 is Bound' });
+    assert.deepEqual([s.state, s.message, s.conditions?.[0]?.reason], ['Deleting', 'PersistentVolume pvc-1 is Bound', 'DeletionHeld']);
   });
 });
