@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { V1Pod } from '@kubernetes/client-node';
 import { componentLogger } from '../common/logger.js';
+import { ReloadingCertificate, type CertificateFiles } from './certificate.js';
 import { BadRequest, closeServer, listenOn, readJson, replyJson } from './http.js';
 import { driverName, type ClusterView } from './view.js';
 
@@ -57,19 +58,31 @@ export function admit(review: AdmissionReview, view: ClusterView): object {
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }
 
+export interface WebhookTls extends CertificateFiles {
+  /** How often the files are checked for a new certificate (default 10 s). */
+  reloadIntervalMs?: number;
+}
+
 export class PodWebhook {
   private server?: https.Server;
+  private readonly certificate: ReloadingCertificate;
 
-  constructor(private readonly view: ClusterView, private readonly tls: { cert: Buffer | string; key: Buffer | string }) {}
+  constructor(private readonly view: ClusterView, tls: WebhookTls) {
+    this.certificate = new ReloadingCertificate(tls, tls.reloadIntervalMs);
+  }
 
+  /** Serves with the certificate the files hold now, and with each new one they get later. */
   async listen(port = 0, host = '0.0.0.0'): Promise<AddressInfo> {
-    this.server = https.createServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => void this.handle(req, res));
-    const address = await listenOn(this.server, port, host);
+    const server = https.createServer(await this.certificate.load(), (req, res) => void this.handle(req, res));
+    this.server = server;
+    this.certificate.watch((pair) => server.setSecureContext(pair));
+    const address = await listenOn(server, port, host);
     log.info('pod webhook listening', { address: address.address, port: address.port });
     return address;
   }
 
   async close(): Promise<void> {
+    await this.certificate.stop();
     await closeServer(this.server);
   }
 

@@ -165,7 +165,8 @@ describe('volume placer (placement, status, deletion, node deletion policy on a 
 
   it('node deletion policy: nothing goes while the Node exists; once gone past the grace, its objects go and its volumes say so', async () => {
     const stale = new Date(Date.now() - 3_600_000);
-    const gone = await node('gone-a', ssd(20), stale);
+    // Its agent is alive while the volumes are placed (a silent node takes no new volumes), then falls silent.
+    const gone = await node('gone-a', ssd(20));
     const other = await node('gone-b', ssd(20));
     const ldn = { apiVersion, kind: 'LocalDiskNode', metadata: { name: gone, labels: { [labels.node]: gone } }, spec: { nodeName: gone } };
     await c.rest.request('POST', resourcePath(loamResources.localDiskNodes), { body: ldn });
@@ -180,6 +181,7 @@ describe('volume placer (placement, status, deletion, node deletion policy on a 
       await placedOn(v);
       await readyAll(v);
     }
+    await patchStatus(c, loamResources.localStorageNodes, { name: gone }, { lastHeartbeatTime: stale.toISOString().replace(/\.\d+Z$/, 'Z') });
     await c.rest.request('DELETE', resourcePath(loamResources.localVolumes, undefined, dying));
     await waitForVolume(c, dying, 'Deleting', (x) => x.status?.state === 'Deleting');
 

@@ -21,8 +21,8 @@ export class SchedulerFixture {
     this.clients = createKubeClients(kc);
   }
 
-  /** A schedulable Node with a LocalStorageNode whose pools are Ready with the given free space. */
-  async storageNode(name: string, pools: { mediaClass: 'HDD' | 'SSD' | 'NVMe'; totalGi: number; freeGi: number }[]): Promise<void> {
+  /** A schedulable Node with a LocalStorageNode whose pools are Ready with the given free space, its agent's heartbeat `heartbeat` (default now). */
+  async storageNode(name: string, pools: { mediaClass: 'HDD' | 'SSD' | 'NVMe'; totalGi: number; freeGi: number }[], heartbeat = new Date()): Promise<void> {
     await createReadyNode(this.kc, name, { 'topology.loam.io/node': name });
     this.nodes.push(name);
     await this.custom.createClusterCustomObject({
@@ -31,6 +31,7 @@ export class SchedulerFixture {
     });
     await patchStatus(this.clients, loamResources.localStorageNodes, { name }, {
       state: 'Ready',
+      lastHeartbeatTime: heartbeat.toISOString().replace(/\.\d+Z$/, 'Z'),
       pools: pools.map((p) => ({
         name: `loam-${p.mediaClass.toLowerCase()}`, mediaClass: p.mediaClass, vgName: `loam-${p.mediaClass.toLowerCase()}`,
         totalBytes: p.totalGi * Gi, freeBytes: p.freeGi * Gi, volumeCount: 0, disks: [],
@@ -63,6 +64,11 @@ export class SchedulerFixture {
         },
       },
     });
+  }
+
+  /** The agent of a storage node reports again (a fresh heartbeat). */
+  async heartbeat(name: string): Promise<void> {
+    await patchStatus(this.clients, loamResources.localStorageNodes, { name }, { lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
   }
 
   /** The node the scheduler chose for a claim (the selected-node annotation its VolumeBinding plugin writes). */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import * as k8s from '@kubernetes/client-node';
 import { createKubeClients } from '../../../src/kube/index.js';
 import { InformerView } from '../../../src/scheduler-plugin/cache-view.js';
 import { Extender } from '../../../src/scheduler-plugin/extender.js';
@@ -98,6 +99,34 @@ describe('loam-scheduler: the real kube-scheduler with the Loam extender', funct
     const pod = await fx.core.readNamespacedPod({ namespace: ns, name: 'app' });
     assert.equal(pod.status?.phase, 'Pending');
     assert.equal(pod.spec?.nodeName, undefined);
+  });
+
+  it('keeps new volumes off a node whose agent stopped reporting, says why, and uses it again once it reports', async () => {
+    // binpack would pick the silent node (fuller after placement): only its stale heartbeat keeps the pod off it.
+    await fx.storageNode('silent', [{ mediaClass: 'SSD', totalGi: 100, freeGi: 30 }], new Date(Date.now() - 5 * 60_000));
+    await fx.storageNode('live', [{ mediaClass: 'SSD', totalGi: 10, freeGi: 8 }]);
+    const ns = await fx.namespace('sched-silent');
+    await fx.claim(ns, 'data', ssd, '2Gi');
+    await fx.pod(ns, 'app', ['data'], scheduler);
+    await waitFor('the claim to get a node', async () => (await fx.selectedNode(ns, 'data')) !== undefined, 30_000);
+    assert.equal(await fx.selectedNode(ns, 'data'), 'live');
+    // Only the silent node has room for 20Gi: the pod waits, and its event says why.
+    await fx.claim(ns, 'big', ssd, '20Gi');
+    await fx.pod(ns, 'big-app', ['big'], scheduler);
+    let message = '';
+    await waitFor('a FailedScheduling event', async () => {
+      const events = await fx.core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=big-app,reason=FailedScheduling' });
+      message = events.items.map((e) => e.message ?? '').join('\n');
+      return message.includes('loam:');
+    }, 30_000);
+    assert.match(message, /loam: Loam's node agent last reported 5m\d+s ago \(a node is stale after 1m30s without a heartbeat\); no new volumes go to this node until it reports again/);
+    assert.equal(await fx.selectedNode(ns, 'big'), undefined);
+    // The agent reports again; a change to the Node makes kube-scheduler try the pod again at once.
+    await fx.heartbeat('silent');
+    await waitFor('the fresh heartbeat in the extender cache', () => view.storageNode('silent')?.status?.lastHeartbeatTime !== undefined
+      && Date.now() - Date.parse(view.storageNode('silent')!.status!.lastHeartbeatTime!) < 60_000, 10_000);
+    await fx.core.patchNode({ name: 'silent', body: { metadata: { labels: { 'loam.io/test-touch': '1' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await waitFor('the big claim to get the node that reports again', async () => (await fx.selectedNode(ns, 'big')) === 'silent', 30_000);
   });
 
   it('places a pod whose claim is bound on the node that holds the replica', async () => {

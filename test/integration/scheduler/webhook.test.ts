@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import * as k8s from '@kubernetes/client-node';
 import { createKubeClients } from '../../../src/kube/index.js';
 import { InformerView } from '../../../src/scheduler-plugin/cache-view.js';
@@ -24,7 +23,7 @@ describe('pod webhook: sets schedulerName on pods that use Loam volumes', functi
     view.start();
     await view.waitForSync(30_000);
     const tls = await cp.issueServingCertificate('loam-webhook', ['IP:127.0.0.1']);
-    webhook = new PodWebhook(view, { cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) });
+    webhook = new PodWebhook(view, tls);
     const { port } = await webhook.listen(0, '127.0.0.1');
     fx = new SchedulerFixture(cp.kubeConfig());
     admission = cp.kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api);
