@@ -4,6 +4,7 @@
  * reports as JSON in bytes, and failures as `LvmError` carrying the exit code and LVM's own line.
  * Aborting the signal kills the child.
  */
+import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import type { MediaClass } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
@@ -31,6 +32,48 @@ export function replicaUidOf(lv: { tags: readonly string[] }): string | undefine
 
 const vgOfClass: Record<MediaClass, string> = { HDD: 'loam-hdd', SSD: 'loam-ssd', NVMe: 'loam-nvme' };
 
+/** The only VG names the door runs a command on (names come from custom resources, so they are checked here too). */
+export const loamVgNames: readonly string[] = Object.values(vgOfClass);
+
+/**
+ * An LV name the door accepts: what Loam makes (CSI volume ids, `pvc-<uid>`) within LVM's own rules.
+ * Lower-case letters, digits, `.` and `-`, starting with a letter or digit (a leading `-` would be
+ * read as an option), at most 127 characters, none of LVM's reserved names.
+ */
+const safeLvName = /^[a-z0-9][a-z0-9.-]{0,126}$/;
+
+/** Why `vgName`/`lvName` are refused by the door, or undefined when they are acceptable. */
+export function unsafeLvmName(vgName: string, lvName?: string): string | undefined {
+  if (!loamVgNames.includes(vgName)) return `volume group "${vgName}" is not one of Loam's (${loamVgNames.join(', ')}); Loam runs no LVM command on it`;
+  if (lvName === undefined) return undefined;
+  if (!safeLvName.test(lvName)) return `logical volume name "${lvName}" is not safe: use lower-case letters, digits, '.' and '-', starting with a letter or digit, at most 127 characters`;
+  if (/^(snapshot|pvmove)/.test(lvName)) return `logical volume name "${lvName}" is reserved by LVM (it starts with snapshot or pvmove)`;
+  return undefined;
+}
+
+/** Throws an LvmError (before any command runs) when the names are not safe; see `unsafeLvmName`. */
+function checkNames(op: string, vgName: string, lvName?: string): void {
+  const why = unsafeLvmName(vgName, lvName);
+  if (why) throw new LvmError([op], undefined, '', `refusing to run ${op}: ${why}`);
+}
+
+/** A device handed to pvcreate/vgcreate/vgextend: an absolute /dev path (never something LVM could read as an option). */
+function checkDevice(op: string, device: string): void {
+  if (!/^\/dev\/[A-Za-z0-9._:/+@-]+$/.test(device) || device.includes('..')) throw new LvmError([op], undefined, '', `refusing to run ${op}: "${device}" is not a device path under /dev`);
+}
+
+/** A PV UUID in LVM's format (32 letters and digits as 6-4-4-4-4-4-6), chosen by Loam before pvcreate. */
+export function newPvUuid(random: (n: number) => Buffer = randomBytes): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  const chars = [...random(32)].map((b) => alphabet[b % alphabet.length]).join('');
+  return [6, 4, 4, 4, 4, 4, 6].reduce<{ parts: string[]; at: number }>((acc, n) => ({ parts: [...acc.parts, chars.slice(acc.at, acc.at + n)], at: acc.at + n }), { parts: [], at: 0 }).parts.join('-');
+}
+
+/** True for a string in LVM's PV UUID format. */
+export function isPvUuid(uuid: string): boolean {
+  return /^[A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}$/.test(uuid);
+}
+
 export function vgNameOfClass(mediaClass: MediaClass): string {
   return vgOfClass[mediaClass];
 }
@@ -45,9 +88,19 @@ export interface LvmCallOptions {
   timeoutMs?: number;
 }
 
-export interface PvReport { pvName: string; vgName: string; sizeBytes: number; freeBytes: number; uuid: string }
-export interface VgReport { name: string; sizeBytes: number; freeBytes: number; extentBytes: number; pvCount: number; lvCount: number; tags: string[] }
-export interface LvReport { name: string; vgName: string; sizeBytes: number; tags: string[]; active: boolean; path: string }
+/** `missing`: the VG records this PV but its device is not there (its pvName is then LVM's "[unknown]"). */
+export interface PvReport { pvName: string; vgName: string; sizeBytes: number; freeBytes: number; uuid: string; missing?: boolean }
+/** `missingPvCount`: PVs of the VG whose device is not there; LVM then refuses to change the VG. */
+export interface VgReport { name: string; sizeBytes: number; freeBytes: number; extentBytes: number; pvCount: number; lvCount: number; tags: string[]; missingPvCount?: number }
+/** `partial`: part of the LV lies on a missing PV (LVM will not activate it). */
+export interface LvReport { name: string; vgName: string; sizeBytes: number; tags: string[]; active: boolean; path: string; partial?: boolean }
+
+/**
+ * The block devices LVM may look at: the PVs of Loam's pools on this node, from trusted data
+ * (see src/localstorage/pool-devices.ts). Every command gets them as `--devices`, so LVM never
+ * reads a PV or VG a tenant made inside a volume (an LV, a DRBD or loop device on top of one).
+ */
+export type DeviceSource = (signal?: AbortSignal) => Promise<readonly string[]>;
 /**
  * An LV to create or grow; `extentBytes` (optional) lets the door compute the resulting size.
  * `replicaUid`: the metadata.uid of the LocalVolumeReplica the LV is made for; lvcreate tags the LV
@@ -148,7 +201,7 @@ function tags(raw: string | undefined): string[] {
 }
 
 export function toPv(row: ReportRow): PvReport {
-  return { pvName: row.pv_name ?? '', vgName: row.vg_name ?? '', sizeBytes: bytes(row, 'pv_size'), freeBytes: bytes(row, 'pv_free'), uuid: row.pv_uuid ?? '' };
+  return { pvName: row.pv_name ?? '', vgName: row.vg_name ?? '', sizeBytes: bytes(row, 'pv_size'), freeBytes: bytes(row, 'pv_free'), uuid: row.pv_uuid ?? '', missing: (row.pv_missing ?? '') === 'missing' };
 }
 
 export function toVg(row: ReportRow): VgReport {
@@ -160,6 +213,7 @@ export function toVg(row: ReportRow): VgReport {
     pvCount: bytes(row, 'pv_count'),
     lvCount: bytes(row, 'lv_count'),
     tags: tags(row.vg_tags),
+    missingPvCount: bytes(row, 'vg_missing_pv_count'),
   };
 }
 
@@ -173,12 +227,15 @@ export function toLv(row: ReportRow): LvReport {
     tags: tags(row.lv_tags),
     active: (row.lv_active ?? '') === 'active',
     path: row.lv_path || `/dev/${vgName}/${name}`,
+    partial: (row.lv_health_status ?? '') === 'partial',
   };
 }
 
 const reportArgs = ['--reportformat', 'json', '--units', 'b', '--nosuffix'];
 
 export interface LvmOptions {
+  /** The only devices LVM may see (required: an unrestricted LVM would trust whatever any disk says). */
+  devices: DeviceSource;
   logger?: Logger;
   /** Merged over process.env (e.g. DM_DISABLE_UDEV=1 where no udevd runs); LC_ALL=C always wins. */
   env?: NodeJS.ProcessEnv;
@@ -187,17 +244,29 @@ export interface LvmOptions {
 export class Lvm {
   private readonly log: Logger;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly devices: DeviceSource;
 
-  constructor(opts: LvmOptions = {}) {
+  constructor(opts: LvmOptions) {
     this.log = opts.logger ?? componentLogger('lvm');
+    this.devices = opts.devices;
     // LVM warns about every inherited descriptor (node's IPC pipes); the warning is noise in each error.
     this.env = { ...opts.env, LVM_SUPPRESS_FD_WARNINGS: '1', LC_ALL: 'C' };
   }
 
-  /** Runs `lvm <args>`; resolves with stdout, rejects with LvmError. */
-  private async run(args: string[], o: LvmCallOptions = {}): Promise<string> {
+  /**
+   * Runs `lvm <args>` restricted to the pool devices (plus `add`, the devices a pvcreate/vgcreate/
+   * vgextend is about); resolves with stdout, rejects with LvmError. With no device at all LVM is
+   * not run: a report is empty (`emptyReport`), any other command fails.
+   */
+  private async run(args: string[], o: LvmCallOptions = {}, how: { add?: string[]; emptyReport?: boolean } = {}): Promise<string> {
+    const devices = [...new Set([...(await this.devices(o.signal)), ...(how.add ?? [])])];
+    if (devices.length === 0) {
+      if (how.emptyReport) return '';
+      throw new LvmError(args, undefined, '', 'no disk of a Loam pool is on this node');
+    }
     const started = performance.now();
-    const result = await execa('lvm', args, {
+    // stdin is /dev/null: a question LVM asks (wipe this signature?) is answered "no" and the command fails.
+    const result = await execa('lvm', [args[0]!, ...devices.flatMap((d) => ['--devices', d]), ...args.slice(1)], {
       reject: false,
       env: this.env,
       timeout: o.timeoutMs ?? 120_000,
@@ -218,18 +287,19 @@ export class Lvm {
   }
 
   async pvs(o?: LvmCallOptions): Promise<PvReport[]> {
-    const out = await this.run(['pvs', ...reportArgs, '-o', 'pv_name,vg_name,pv_size,pv_free,pv_uuid'], o);
+    const out = await this.run(['pvs', ...reportArgs, '-o', 'pv_name,vg_name,pv_size,pv_free,pv_uuid,pv_missing'], o, { emptyReport: true });
     return parseReport(out, 'pv').map(toPv);
   }
 
   async vgs(o?: LvmCallOptions): Promise<VgReport[]> {
-    const out = await this.run(['vgs', ...reportArgs, '-o', 'vg_name,vg_size,vg_free,vg_extent_size,pv_count,lv_count,vg_tags'], o);
+    const out = await this.run(['vgs', ...reportArgs, '-o', 'vg_name,vg_size,vg_free,vg_extent_size,pv_count,lv_count,vg_tags,vg_missing_pv_count'], o, { emptyReport: true });
     return parseReport(out, 'vg').map(toVg);
   }
 
   async lvs(vgName?: string, o?: LvmCallOptions): Promise<LvReport[]> {
+    if (vgName !== undefined) checkNames('lvs', vgName);
     try {
-      const out = await this.run(['lvs', ...reportArgs, '-o', 'lv_name,vg_name,lv_size,lv_tags,lv_active,lv_path', ...(vgName ? [vgName] : [])], o);
+      const out = await this.run(['lvs', ...reportArgs, '-o', 'lv_name,vg_name,lv_size,lv_tags,lv_active,lv_path,lv_health_status', ...(vgName ? [vgName] : [])], o, { emptyReport: true });
       return parseReport(out, 'lv').map(toLv);
     } catch (err) {
       if (vgName && err instanceof LvmError && err.notFound) return [];
@@ -238,23 +308,36 @@ export class Lvm {
   }
 
   async findLv(vgName: string, lvName: string, o?: LvmCallOptions): Promise<LvReport | undefined> {
+    checkNames('lvs', vgName, lvName);
     return (await this.lvs(vgName, o)).find((lv) => lv.name === lvName);
   }
 
-  async pvcreate(device: string, o?: LvmCallOptions): Promise<void> {
-    // No --force: pvcreate then refuses a device that holds a signature it does not know to be empty.
-    await this.run(['pvcreate', '--yes', device], o);
+  /**
+   * Makes `device` a PV, with the UUID Loam chose and recorded before (`uuid`, see docs/localstorage.md,
+   * "Pools"). No --yes and no --force, stdin /dev/null: a device that holds any signature (a
+   * filesystem written since the safety probe) makes pvcreate ask, get "no" and fail; nothing is wiped.
+   */
+  async pvcreate(device: string, o?: LvmCallOptions & { uuid?: string }): Promise<void> {
+    checkDevice('pvcreate', device);
+    if (o?.uuid !== undefined && !isPvUuid(o.uuid)) throw new LvmError(['pvcreate'], undefined, '', `refusing to run pvcreate: "${o.uuid}" is not an LVM PV UUID`);
+    await this.run(['pvcreate', ...(o?.uuid ? ['--uuid', o.uuid, '--norestorefile'] : []), device], o, { add: [device] });
   }
 
+  /** A tagged VG on PVs made by pvcreate (no --yes: a device that is not a PV yet makes it ask and fail). */
   async vgcreate(vgName: string, devices: string[], o?: LvmCallOptions): Promise<void> {
-    await this.run(['vgcreate', '--yes', '--addtag', loamTag, vgName, ...devices], o);
+    checkNames('vgcreate', vgName);
+    devices.forEach((d) => checkDevice('vgcreate', d));
+    await this.run(['vgcreate', '--addtag', loamTag, vgName, ...devices], o, { add: devices });
   }
 
   async vgextend(vgName: string, devices: string[], o?: LvmCallOptions): Promise<void> {
-    await this.run(['vgextend', '--yes', vgName, ...devices], o);
+    checkNames('vgextend', vgName);
+    devices.forEach((d) => checkDevice('vgextend', d));
+    await this.run(['vgextend', vgName, ...devices], o, { add: devices });
   }
 
   async activateVg(vgName: string, o?: LvmCallOptions): Promise<void> {
+    checkNames('vgchange', vgName);
     await this.run(['vgchange', '--activate', 'y', vgName], o);
   }
 
@@ -264,6 +347,7 @@ export class Lvm {
    * asking lvs again: one LVM command instead of two on the hot path of every new volume.
    */
   async lvcreate(spec: LvSpec, o?: LvmCallOptions): Promise<LvReport> {
+    checkNames('lvcreate', spec.vgName, spec.lvName);
     await this.run(lvcreateArgs(spec), o);
     if (spec.extentBytes) return lvReportOf(spec, lvcreateTags(spec));
     return this.mustFind(spec.vgName, spec.lvName, 'lvcreate', o);
@@ -275,6 +359,7 @@ export class Lvm {
    * without `loam.io`, or one that already names a replica, is refused.
    */
   async tagReplicaUid(lv: LvReport, replicaUid: string, o?: LvmCallOptions): Promise<LvReport> {
+    checkNames('lvchange', lv.vgName, lv.name);
     checkedTag(lv, 'lvchange');
     if (replicaUidOf(lv) !== undefined) throw new LvmError(['lvchange'], undefined, '', `refusing to tag ${lv.vgName}/${lv.name}: it already names replica ${replicaUidOf(lv)}`);
     const tag = replicaUidTag(replicaUid);
@@ -287,6 +372,7 @@ export class Lvm {
    * a report the caller has just read (saves a look; its tag is still checked).
    */
   async lvextend(spec: LvSpec, o?: LvmCallOptions & { current?: LvReport }): Promise<LvReport> {
+    checkNames('lvextend', spec.vgName, spec.lvName);
     const lv = o?.current ? checkedTag(o.current, 'lvextend') : await this.taggedLv(spec.vgName, spec.lvName, 'lvextend', o);
     if (!lv) throw new LvmError(['lvextend'], undefined, '', `logical volume ${spec.vgName}/${spec.lvName} not found`);
     if (lv.sizeBytes >= spec.sizeBytes) return lv;
@@ -297,6 +383,7 @@ export class Lvm {
 
   /** Removes a Loam LV; false when it did not exist. `current`: a report the caller has just read. */
   async lvremove(vgName: string, lvName: string, o?: LvmCallOptions & { current?: LvReport }): Promise<boolean> {
+    checkNames('lvremove', vgName, lvName);
     const lv = o?.current ? checkedTag(o.current, 'lvremove') : await this.taggedLv(vgName, lvName, 'lvremove', o);
     if (!lv) return false;
     try {

@@ -6,6 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { localDiskName, type LocalDisk } from '../api/index.js';
+import { notACandidate } from '../ldm/candidates.js';
 import { diskIdentity } from '../ldm/identity.js';
 import { probeDisk, readSystemTables, type SafetyFacts } from '../ldm/probe.js';
 import { readSysfsIdentity } from '../ldm/sysfs.js';
@@ -33,15 +34,26 @@ export async function deviceNumber(path: string): Promise<number | undefined> {
   }
 }
 
-/** Finds the disk's device and probes it; undefined when the disk is not on the node now. */
-export async function probeDiskDevice(disk: LocalDisk, enumerate: () => BlockDevice[] = enumerateBlockDevices): Promise<ProbedDevice | undefined> {
+/**
+ * The block device that is this LocalDisk now: the kernel's device at spec.devicePath, a whole
+ * disk that is not virtual or stacked (never an LV, DRBD, MD or NBD device, where a tenant's data
+ * lives), whose stable identity gives the LocalDisk's name. Undefined when there is none.
+ */
+export async function findDiskDevice(disk: LocalDisk, devices: BlockDevice[]): Promise<{ dev: BlockDevice & { devnode: string }; rdev: number } | undefined> {
   const name = disk.metadata?.name;
-  const dev = enumerate().find((d) => d.devnode === disk.spec.devicePath && d.devtype === 'disk');
-  if (!dev?.devnode || !name) return undefined;
+  const dev = devices.find((d) => d.devnode === disk.spec.devicePath && d.devtype === 'disk');
+  if (!dev?.devnode || !name || notACandidate(dev, { includeLoop: true }) !== null) return undefined;
   const id = diskIdentity(dev, readSysfsIdentity(dev.sysname));
   if (!id || localDiskName(disk.spec.nodeName, id.stableId) !== name) return undefined;
   const rdev = await deviceNumber(dev.devnode);
-  if (rdev === undefined) return undefined;
+  return rdev === undefined ? undefined : { dev: { ...dev, devnode: dev.devnode }, rdev };
+}
+
+/** Finds the disk's device and probes it; undefined when the disk is not on the node now. */
+export async function probeDiskDevice(disk: LocalDisk, enumerate: () => BlockDevice[] = enumerateBlockDevices): Promise<ProbedDevice | undefined> {
+  const found = await findDiskDevice(disk, enumerate());
+  if (!found) return undefined;
+  const { dev, rdev } = found;
   const facts = await probeDisk(dev, await readSystemTables());
   const byId = disk.spec.identity?.byIdPath;
   const lvmPath = byId && (await deviceNumber(byId)) === rdev ? byId : dev.devnode;

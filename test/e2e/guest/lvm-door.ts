@@ -8,7 +8,10 @@ import { Lvm } from '../../../src/localstorage/lvm.js';
 
 const MiB = 1024 ** 2;
 const vgName = process.argv[2]!;
-const lvm = new Lvm();
+// The door sees only the PVs of the pool (as loam-node's PoolDevices would give it), read with the lvm tool.
+const pvsOfVg = (await execa('lvm', ['pvs', '--noheadings', '-o', 'pv_name', '--select', `vg_name=${vgName}`], { env: { LC_ALL: 'C' } })).stdout;
+const poolDevices = pvsOfVg.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+const lvm = new Lvm({ devices: async () => poolDevices });
 const outcome = async (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (err: Error) => err.message);
 
 const created = await lvm.lvcreate({ vgName, lvName: 'pvc-door', sizeBytes: 10 * MiB });
