@@ -75,7 +75,8 @@ class LoamNodeService implements CsiNodeService {
 
   constructor(private readonly opts: NodeServiceOptions) {
     this.log = opts.logger ?? componentLogger('csi-node');
-    this.lvm = opts.lvm ?? new Lvm({ logger: this.log });
+    // Without the Local Storage agent's door (its pool disks) LVM is shown no device: no LV is Loam's here.
+    this.lvm = opts.lvm ?? new Lvm({ logger: this.log, devices: async () => [] });
     this.devices = new ReplicaDevices(opts.clients, opts.nodeName, this.log);
     this.expandWaitMs = opts.expandWaitMs ?? 60_000;
   }
