@@ -1,8 +1,16 @@
-/** Objects the scheduler tests create: Loam-labelled nodes, LocalStorageNodes with pools, claims, pods. */
+/**
+ * What the scheduler tests run and create: the real kube-scheduler with the extender in this
+ * process, Loam-labelled nodes, LocalStorageNodes with pools, claims, pods.
+ */
+import { readFile } from 'node:fs/promises';
 import * as k8s from '@kubernetes/client-node';
 import { createKubeClients, patchStatus, type KubeClients } from '../../../src/kube/index.js';
 import { loamResources } from '../../../src/api/resources.js';
+import { InformerView } from '../../../src/scheduler-plugin/cache-view.js';
+import { Extender } from '../../../src/scheduler-plugin/extender.js';
 import { createReadyNode } from '../../../tools/testenv/nodes.js';
+import { waitFor } from '../../../tools/testenv/wait.js';
+import { controlPlane } from '../setup.js';
 
 export const Gi = 2 ** 30;
 
@@ -71,6 +79,17 @@ export class SchedulerFixture {
     await patchStatus(this.clients, loamResources.localStorageNodes, { name }, { lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
   }
 
+  /** The message of the pod's FailedScheduling events once one carries the extender's reason (`loam:`). */
+  async loamFailure(namespace: string, pod: string): Promise<string> {
+    let message = '';
+    await waitFor(`a FailedScheduling event of ${namespace}/${pod} with the extender's reason`, async () => {
+      const events = await this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${pod},reason=FailedScheduling` });
+      message = events.items.map((e) => e.message ?? '').join('\n');
+      return message.includes('loam:');
+    }, 30_000);
+    return message;
+  }
+
   /** The node the scheduler chose for a claim (the selected-node annotation its VolumeBinding plugin writes). */
   async selectedNode(namespace: string, claim: string): Promise<string | undefined> {
     const pvc = await this.core.readNamespacedPersistentVolumeClaim({ namespace, name: claim });
@@ -92,5 +111,37 @@ export class SchedulerFixture {
       await this.custom.deleteClusterCustomObject({ group: 'loam.io', version: 'v1alpha1', plural: 'localstoragenodes', name }).catch(() => undefined);
       await this.core.deleteNode({ name }).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * kube-scheduler with the configuration users deploy (docs/scheduler/), pointed at an extender
+ * running in this process, and a WaitForFirstConsumer SSD StorageClass of Loam.
+ */
+export class ExtenderCluster {
+  private constructor(readonly view: InformerView, readonly extender: Extender, readonly port: number, readonly fx: SchedulerFixture, private readonly storageClass: string) {}
+
+  static async start(storageClass: string): Promise<ExtenderCluster> {
+    const cp = controlPlane();
+    const view = new InformerView(createKubeClients(cp.kubeConfig()).rest);
+    view.start();
+    await view.waitForSync(30_000);
+    const extender = new Extender({ view, policy: 'binpack' });
+    const { port } = await extender.listen(0);
+    const config = (await readFile('docs/scheduler/kube-scheduler-config.yaml', 'utf8')).replace('127.0.0.1:8099', `127.0.0.1:${port}`);
+    await cp.startScheduler(config);
+    const fx = new SchedulerFixture(cp.kubeConfig());
+    await fx.storage.createStorageClass({
+      body: { metadata: { name: storageClass }, provisioner: 'lvm.loam.io', volumeBindingMode: 'WaitForFirstConsumer', allowVolumeExpansion: true, parameters: { poolClass: 'SSD', replicaCount: '1' } },
+    });
+    return new ExtenderCluster(view, extender, port, fx, storageClass);
+  }
+
+  async stop(): Promise<void> {
+    await this.fx.cleanup();
+    await this.fx.storage.deleteStorageClass({ name: this.storageClass }).catch(() => undefined);
+    await controlPlane().stopScheduler();
+    await this.extender.close();
+    await this.view.stop();
   }
 }

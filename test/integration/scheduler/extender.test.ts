@@ -1,45 +1,25 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import * as k8s from '@kubernetes/client-node';
-import { createKubeClients } from '../../../src/kube/index.js';
-import { InformerView } from '../../../src/scheduler-plugin/cache-view.js';
-import { Extender } from '../../../src/scheduler-plugin/extender.js';
+import type { InformerView } from '../../../src/scheduler-plugin/cache-view.js';
 import { waitFor } from '../../../tools/testenv/wait.js';
 import { controlPlane } from '../setup.js';
-import { SchedulerFixture } from './cluster.js';
+import { ExtenderCluster, type SchedulerFixture } from './cluster.js';
 
 const scheduler = 'loam-scheduler';
 const ssd = 'loam-test-ssd';
 
 describe('loam-scheduler: the real kube-scheduler with the Loam extender', function () {
   this.timeout(120_000);
+  let cluster: ExtenderCluster | undefined;
   let view: InformerView;
-  let extender: Extender;
   let fx: SchedulerFixture;
 
   before(async () => {
-    const cp = controlPlane();
-    view = new InformerView(createKubeClients(cp.kubeConfig()).rest);
-    view.start();
-    await view.waitForSync(30_000);
-    extender = new Extender({ view, policy: 'binpack' });
-    const { port } = await extender.listen(0);
-    // The configuration users deploy (docs/), pointed at this test's extender.
-    const config = (await readFile('docs/scheduler/kube-scheduler-config.yaml', 'utf8')).replace('127.0.0.1:8099', `127.0.0.1:${port}`);
-    await cp.startScheduler(config);
-    fx = new SchedulerFixture(cp.kubeConfig());
-    await fx.storage.createStorageClass({
-      body: { metadata: { name: ssd }, provisioner: 'lvm.loam.io', volumeBindingMode: 'WaitForFirstConsumer', allowVolumeExpansion: true, parameters: { poolClass: 'SSD', replicaCount: '1' } },
-    });
+    cluster = await ExtenderCluster.start(ssd);
+    ({ view, fx } = cluster);
   });
 
-  after(async () => {
-    await fx?.cleanup();
-    await fx?.storage.deleteStorageClass({ name: ssd }).catch(() => undefined);
-    await controlPlane().stopScheduler();
-    await extender?.close();
-    await view?.stop();
-  });
+  after(async () => cluster?.stop());
 
   afterEach(async () => fx.cleanup());
 
@@ -89,12 +69,7 @@ describe('loam-scheduler: the real kube-scheduler with the Loam extender', funct
     const ns = await fx.namespace('sched-full');
     await fx.claim(ns, 'huge', ssd, '50Gi');
     await fx.pod(ns, 'app', ['huge'], scheduler);
-    let message = '';
-    await waitFor('a FailedScheduling event', async () => {
-      const events = await fx.core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=app,reason=FailedScheduling' });
-      message = events.items.map((e) => e.message ?? '').join('\n');
-      return message.includes('loam:');
-    }, 30_000);
+    const message = await fx.loamFailure(ns, 'app');
     assert.match(message, /loam: SSD pool has 1Gi free; the pod needs 50Gi for 1 claim/);
     const pod = await fx.core.readNamespacedPod({ namespace: ns, name: 'app' });
     assert.equal(pod.status?.phase, 'Pending');
@@ -113,12 +88,7 @@ describe('loam-scheduler: the real kube-scheduler with the Loam extender', funct
     // Only the silent node has room for 20Gi: the pod waits, and its event says why.
     await fx.claim(ns, 'big', ssd, '20Gi');
     await fx.pod(ns, 'big-app', ['big'], scheduler);
-    let message = '';
-    await waitFor('a FailedScheduling event', async () => {
-      const events = await fx.core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=big-app,reason=FailedScheduling' });
-      message = events.items.map((e) => e.message ?? '').join('\n');
-      return message.includes('loam:');
-    }, 30_000);
+    const message = await fx.loamFailure(ns, 'big-app');
     assert.match(message, /loam: Loam's node agent last reported 5m\d+s ago \(a node is stale after 1m30s without a heartbeat\); no new volumes go to this node until it reports again/);
     assert.equal(await fx.selectedNode(ns, 'big'), undefined);
     // The agent reports again; a change to the Node makes kube-scheduler try the pod again at once.

@@ -11,44 +11,30 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { createKubeClients } from '../../../src/kube/index.js';
-import { InformerView } from '../../../src/scheduler-plugin/cache-view.js';
-import { Extender } from '../../../src/scheduler-plugin/extender.js';
+import type { InformerView } from '../../../src/scheduler-plugin/cache-view.js';
+import type { Extender } from '../../../src/scheduler-plugin/extender.js';
 import { freePort } from '../../../tools/testenv/ports.js';
 import { waitFor } from '../../../tools/testenv/wait.js';
 import { controlPlane } from '../setup.js';
-import { SchedulerFixture } from './cluster.js';
+import { ExtenderCluster, type SchedulerFixture } from './cluster.js';
 
 const scheduler = 'loam-scheduler';
 const ssd = 'loam-trust-ssd';
 
 describe('loam-scheduler trust boundary: made-up filter calls, listen address, certificate rotation', function () {
   this.timeout(120_000);
+  let cluster: ExtenderCluster | undefined;
   let view: InformerView;
   let extender: Extender;
   let port: number;
   let fx: SchedulerFixture;
 
   before(async () => {
-    const cp = controlPlane();
-    view = new InformerView(createKubeClients(cp.kubeConfig()).rest);
-    view.start();
-    await view.waitForSync(30_000);
-    extender = new Extender({ view, policy: 'binpack' });
-    ({ port } = await extender.listen(0));
-    const config = (await readFile('docs/scheduler/kube-scheduler-config.yaml', 'utf8')).replace('127.0.0.1:8099', `127.0.0.1:${port}`);
-    await cp.startScheduler(config);
-    fx = new SchedulerFixture(cp.kubeConfig());
-    await fx.storage.createStorageClass({ body: { metadata: { name: ssd }, provisioner: 'lvm.loam.io', volumeBindingMode: 'WaitForFirstConsumer', parameters: { poolClass: 'SSD', replicaCount: '1' } } });
+    cluster = await ExtenderCluster.start(ssd);
+    ({ view, extender, port, fx } = cluster);
   });
 
-  after(async () => {
-    await fx?.cleanup();
-    await fx?.storage.deleteStorageClass({ name: ssd }).catch(() => undefined);
-    await controlPlane().stopScheduler();
-    await extender?.close();
-    await view?.stop();
-  });
+  after(async () => cluster?.stop());
 
   it('1,000 filter calls with random pod UIDs for a real claim: the table holds one reservation, and the real pod still schedules', async () => {
     await fx.storageNode('trust-1', [{ mediaClass: 'SSD', totalGi: 10, freeGi: 8 }]);
