@@ -29,8 +29,22 @@ export class ObjectCache<T extends KubernetesObject> {
   /** index name → index value → keys */
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
 
-  constructor(private readonly indexers: Record<string, IndexFunc<T>> = {}) {
+  private readonly indexers: Record<string, IndexFunc<T>>;
+
+  constructor(indexers: Record<string, IndexFunc<T>> = {}) {
+    this.indexers = { ...indexers };
     for (const name of Object.keys(indexers)) this.indexes.set(name, new Map());
+  }
+
+  /**
+   * Adds an index and fills it from what the cache holds (a shared informer's later users bring
+   * their own). A name already taken keeps its first function: index names mean one thing per kind.
+   */
+  addIndexer(name: string, fn: IndexFunc<T>): void {
+    if (this.indexers[name]) return;
+    this.indexers[name] = fn;
+    this.indexes.set(name, new Map());
+    for (const [key, obj] of this.items) this.addToIndex(name, fn, key, obj);
   }
 
   get(key: string): T | undefined {
@@ -80,13 +94,15 @@ export class ObjectCache<T extends KubernetesObject> {
   }
 
   private index(key: string, obj: T): void {
-    for (const [name, fn] of Object.entries(this.indexers)) {
-      const index = this.indexes.get(name)!;
-      for (const v of fn(obj)) {
-        let keys = index.get(v);
-        if (!keys) index.set(v, (keys = new Set()));
-        keys.add(key);
-      }
+    for (const [name, fn] of Object.entries(this.indexers)) this.addToIndex(name, fn, key, obj);
+  }
+
+  private addToIndex(name: string, fn: IndexFunc<T>, key: string, obj: T): void {
+    const index = this.indexes.get(name)!;
+    for (const v of fn(obj)) {
+      let keys = index.get(v);
+      if (!keys) index.set(v, (keys = new Set()));
+      keys.add(key);
     }
   }
 

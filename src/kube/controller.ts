@@ -4,6 +4,7 @@
  * throw re-queues it with the queue's per-key backoff. `stop()` lets in-flight work finish.
  */
 import { componentLogger, type Logger } from '../common/logger.js';
+import { isNotFound, isRefusal, refusalHint, statusCodeOf } from './errors.js';
 import { WorkQueue } from './workqueue.js';
 
 export interface ReconcileResult {
@@ -105,7 +106,11 @@ export class Controller {
     } catch (err) {
       const retries = this.queue.numRequeues(key);
       this.queue.addRateLimited(key);
-      this.log.warn('reconcile failed; will retry with backoff', { key, retries, error: (err as Error).message });
+      const error = (err as Error).message;
+      // Still retried (the object or the RBAC may change), but a refusal is not a passing failure.
+      // A 404 inside a reconcile is an object that went away meanwhile: the retry reads it again.
+      if (isRefusal(err) && !isNotFound(err)) this.log.error(`reconcile refused by the API server: ${refusalHint(err)}; retrying will not help until that is fixed`, { key, retries, code: statusCodeOf(err), error });
+      else this.log.warn('reconcile failed; will retry with backoff', { key, retries, error });
     }
   }
 }

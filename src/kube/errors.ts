@@ -89,6 +89,33 @@ export function isTransient(err: unknown): boolean {
   return false;
 }
 
+/**
+ * Refusals: the server answered, and the answer will be the same until someone changes something
+ * (credentials, RBAC, the CRDs, the request). Retrying as if the connection were lost only hides
+ * them, so they are logged as what they are, with what to check.
+ */
+const refusalHints: Record<number, string> = {
+  400: 'the request is malformed (a bad selector or field, or a bug in Loam)',
+  401: 'the credentials were not accepted (check the token or client certificate of this component)',
+  403: 'RBAC does not allow it (check the ClusterRole bound to this component\'s service account)',
+  404: 'the resource does not exist on this server (are Loam\'s CRDs installed, at this version?)',
+  405: 'the server does not allow this verb on the resource',
+  415: 'the server does not accept the content type (a bug in Loam)',
+  422: 'the object is invalid (see the message for the field and what to fix)',
+};
+
+/** True for an answer of the API server that repeating the same request cannot change. */
+export function isRefusal(err: unknown): boolean {
+  const code = statusCodeOf(err);
+  return code !== undefined && code in refusalHints;
+}
+
+/** What to check for a refusal (see isRefusal); undefined for any other error. */
+export function refusalHint(err: unknown): string | undefined {
+  const code = statusCodeOf(err);
+  return code === undefined ? undefined : refusalHints[code];
+}
+
 /** An error with a message of ours and the original as its cause. */
 export function wrapError(message: string, cause: unknown): Error {
   return new Error(`${message}: ${apiErrorMessage(cause)}`, { cause });

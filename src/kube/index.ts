@@ -5,6 +5,7 @@ export { resourceRef, coreResources, apiVersionOf, resourcePath, objectKey, spli
 export { OwnWrites, newerCopy, type OwnWritesOptions } from './own-writes.js';
 export { ObjectCache, labelIndex, fieldIndex, diffSnapshot, type IndexFunc, type SnapshotDiff } from './cache.js';
 export { Informer, type InformerEvents, type InformerOptions, type EventSource, type RelistReason } from './informer.js';
+export { SharedInformers, informerFor, type SharedInformersOptions } from './shared-informers.js';
 export { Backoff, backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 export { ItemExponentialRateLimiter, TokenBucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './ratelimit.js';
 export { WorkQueue, type WorkQueueOptions } from './workqueue.js';
@@ -15,6 +16,6 @@ export { patchStatus, mergePatch, type PatchTarget, type MergePatchOptions } fro
 export { EventRecorder, type EventInput, type EventType, type EventRecorderOptions } from './events.js';
 export { LeaderElector, type LeaderElectionOptions } from './leader.js';
 export { withRetry, type RetryOptions } from './retry.js';
-export { statusCodeOf, statusBodyOf, apiErrorMessage, isNotFound, isConflict, isAlreadyExists, isGone, isTransient, socketCodeOf, wrapError } from './errors.js';
+export { statusCodeOf, statusBodyOf, apiErrorMessage, isNotFound, isConflict, isAlreadyExists, isGone, isTransient, isRefusal, refusalHint, socketCodeOf, wrapError } from './errors.js';
 export { microTime } from './time.js';
 export { compareAndSwap, type WriteOutcome } from './compare-and-swap.js';

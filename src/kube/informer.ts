@@ -13,7 +13,7 @@ import { componentLogger, type Logger } from '../common/logger.js';
 import { Backoff, sleep, type BackoffOptions } from './backoff.js';
 import { diffSnapshot, ObjectCache, type IndexFunc } from './cache.js';
 import { TypedEmitter } from './emitter.js';
-import { apiErrorMessage, isGone } from './errors.js';
+import { apiErrorMessage, isGone, isRefusal, refusalHint, statusCodeOf } from './errors.js';
 import { objectKey, resourcePath, type ResourceRef } from './resource.js';
 import type { RestClient, WatchEvent } from './rest.js';
 
@@ -51,6 +51,13 @@ export interface InformerOptions<T> {
   /** Page size of lists (default 500). */
   pageSize?: number;
   logger?: Logger;
+  /**
+   * Several parts of the process use this informer (SharedInformers sets it): each part's
+   * `start()` must be matched by its `stop()`, and the watch ends with the last one; a listener
+   * for `add` that arrives after the first sync is handed the cached objects (source `list`), as
+   * if it had been there from the start.
+   */
+  shared?: boolean;
 }
 
 interface ListResponse<T> {
@@ -84,6 +91,10 @@ export class Informer<T extends KubernetesObject> extends TypedEmitter<InformerE
   private resyncDue = false;
   private resyncTimer?: NodeJS.Timeout;
   private rewatchFrom?: string;
+  /** Parts of the process that started this shared informer and have not stopped it. */
+  private holders = 0;
+  /** The last relist "not older than" the cache failed: list from any version next time. */
+  private listFloorFailed = false;
 
   constructor(private readonly rest: RestClient, opts: InformerOptions<T>) {
     super((event, err) => this.log.error('informer listener threw', { event: String(event), error: (err as Error)?.message }));
@@ -96,6 +107,7 @@ export class Informer<T extends KubernetesObject> extends TypedEmitter<InformerE
 
   /** Starts listing and watching; returns at once (see `waitForSync`). */
   start(): void {
+    if (this.opts.shared) this.holders++;
     if (this.loop) return;
     const resyncMs = this.opts.resyncMs ?? 5 * 60_000;
     if (resyncMs > 0) {
@@ -107,12 +119,36 @@ export class Informer<T extends KubernetesObject> extends TypedEmitter<InformerE
     this.loop = this.run();
   }
 
-  /** Stops the watch and the timers; resolves when the loop has ended. */
+  /** Stops the watch and the timers; resolves when the loop has ended (a shared one: when its last user stops). */
   async stop(): Promise<void> {
+    if (this.opts.shared) {
+      this.holders = Math.max(0, this.holders - 1);
+      if (this.holders > 0) return;
+    }
     clearInterval(this.resyncTimer);
     this.stopController.abort(new WatchRestart('stop'));
     this.watchAbort?.abort(new WatchRestart('stop'));
     await this.loop;
+  }
+
+  /** True once stopped for good (a stopped informer cannot start again). */
+  get isStopped(): boolean {
+    return this.stopController.signal.aborted;
+  }
+
+  /** Adds a listener; on a shared informer that has synced, a late `add` listener first gets the cache. */
+  override on<K extends keyof InformerEvents<T>>(event: K, listener: InformerEvents<T>[K]): () => void {
+    const off = super.on(event, listener);
+    if (this.opts.shared && event === 'add' && this.synced) {
+      for (const obj of this.cache.list()) {
+        try {
+          (listener as InformerEvents<T>['add'])(obj, 'list');
+        } catch (err) {
+          this.log.error('informer listener threw', { event: 'add', error: (err as Error)?.message });
+        }
+      }
+    }
+    return off;
   }
 
   /** True once the first list has been applied to the cache. */
@@ -179,7 +215,13 @@ export class Informer<T extends KubernetesObject> extends TypedEmitter<InformerE
         const delayMs = this.backoff.next();
         const reason = err instanceof WatchRestart ? 'watch was silent too long' : apiErrorMessage(err);
         if (!(err instanceof WatchRestart)) this.emit('error', err instanceof Error ? err : new Error(String(err)));
-        this.log.warn('informer connection lost; retrying', { attempt, delayMs: Math.round(delayMs), reason });
+        if (isRefusal(err)) {
+          // The server answered and will answer the same until someone fixes the cause: say so.
+          // Still retried (RBAC or a CRD may be fixed while Loam runs), with the same backoff.
+          this.log.error(`the API server refused the request: ${refusalHint(err)}; not a connection problem, retrying will not help until that is fixed`, { code: statusCodeOf(err), reason, attempt, delayMs: Math.round(delayMs) });
+        } else {
+          this.log.warn('informer connection lost; retrying', { attempt, delayMs: Math.round(delayMs), reason });
+        }
         this.emit('reconnecting', { attempt, delayMs, reason });
         // Before the first sync there is nothing to watch from: list again.
         if (!this.synced) relistReason = 'initial';
@@ -215,16 +257,31 @@ export class Informer<T extends KubernetesObject> extends TypedEmitter<InformerE
     }
   }
 
+  /**
+   * Lists every page of one snapshot from the API server's watch cache, never as a quorum read of
+   * etcd (an empty resourceVersion), which costs etcd a full range read per informer per relist.
+   * The first list takes any version the cache holds (`resourceVersion=0`); a relist asks for one
+   * not older than the last version seen (`NotOlderThan`), also served by the cache, so a relist
+   * from a lagging API server cannot move the cache back in time. If such a list fails (say the
+   * server's history was restored to an older version), the next one asks for `0` again.
+   */
   private async listAll(): Promise<{ items: T[]; resourceVersion: string }> {
     const path = resourcePath(this.opts.resource, this.opts.namespace);
+    const floor = this.synced && !this.listFloorFailed ? this.resourceVersion : '';
     const items: T[] = [];
     let resourceVersion = '';
     let cont: string | undefined;
     do {
+      // A continue token carries the snapshot's version itself; the server refuses both together.
+      const version = cont ? {} : floor ? { resourceVersion: floor, resourceVersionMatch: 'NotOlderThan' } : { resourceVersion: '0' };
       const page = await this.rest.request<ListResponse<T>>('GET', path, {
-        query: { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, limit: this.opts.pageSize ?? 500, continue: cont },
+        query: { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, limit: this.opts.pageSize ?? 500, continue: cont, ...version },
         signal: this.stopController.signal,
+      }).catch((err: unknown) => {
+        if (floor) this.listFloorFailed = true;
+        throw err;
       });
+      this.listFloorFailed = false;
       // Every page of one list is the same snapshot; the first page's version names it.
       if (!resourceVersion) resourceVersion = page.metadata?.resourceVersion ?? '';
       items.push(...(page.items ?? []).map((o) => this.withKind(o)));
