@@ -2,9 +2,13 @@
  * The safety probe: reads what a disk holds without ever writing to it. `blkid -p` (low-level
  * probing, opened read-only) finds partition tables and signatures where udev says nothing;
  * sysfs gives partitions and holders; /proc/self/mountinfo and /proc/swaps say what is in use.
+ * While it probes it holds the device open with O_EXCL: the kernel answers EBUSY when anything
+ * has it mounted or claimed (a filesystem, device-mapper, MD, another exclusive opener), also what
+ * the tables do not show (a mount in another mount namespace), and nothing can claim it meanwhile.
+ * A probe that fails in part keeps what it found: the verdict names that first (safety.ts).
  */
 import { constants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { execa } from 'execa';
 import { readHolders, readPartitionNumbers, readPartitions } from './sysfs.js';
 import type { BlockDevice } from './udev-types.js';
@@ -19,6 +23,8 @@ export interface SafetyFacts {
   /** Mount points of the disk or its partitions. */
   mounts: string[];
   activeSwap: boolean;
+  /** Set when the kernel refused exclusive access (EBUSY): something has the disk mounted or claimed. */
+  busy?: boolean;
   /** Set when the probe itself failed: the disk is then treated as unsafe. */
   probeError?: string;
 }
@@ -62,19 +68,57 @@ export function parseSwaps(text: string): string[] {
   return text.split('\n').slice(1).map((l) => unescapeMount(l.split(/\s+/)[0] ?? '')).filter((f) => f !== '');
 }
 
+/** Opens `devnode` with `flags` and reads its first 4 KiB; the handle stays open (closed on failure). */
+async function openAndRead(devnode: string, flags: number): Promise<FileHandle> {
+  const fh = await open(devnode, flags);
+  try {
+    await fh.read(Buffer.alloc(4096), 0, 4096, 0);
+    return fh;
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+function cannotRead(devnode: string, err: unknown): Error {
+  return new Error(`cannot read ${devnode}: ${(err as Error).message}`, { cause: err });
+}
+
 /**
  * Opens the device read-only and reads its first 4 KiB. blkid answers "nothing found" (exit 2) also
  * for a device it cannot open or read, so without this check an unreadable disk would look empty.
  */
 export async function assertReadable(devnode: string): Promise<void> {
-  let fh;
   try {
-    fh = await open(devnode, constants.O_RDONLY);
-    await fh.read(Buffer.alloc(4096), 0, 4096, 0);
+    await (await openAndRead(devnode, constants.O_RDONLY)).close();
   } catch (err) {
-    throw new Error(`cannot read ${devnode}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    await fh?.close();
+    throw cannotRead(devnode, err);
+  }
+}
+
+/** An open device (its first 4 KiB read), and whether the kernel granted exclusive access. */
+export interface OpenedDevice {
+  close(): Promise<void>;
+  /** True when the O_EXCL open met EBUSY and the device was opened shared instead. */
+  busy: boolean;
+}
+
+/**
+ * Like assertReadable, but with O_EXCL (for a block device the kernel answers EBUSY while anything
+ * has it mounted or claimed) and the device kept open until `close()`; on EBUSY it is opened
+ * shared, so what it holds can still be read, and `busy` says so.
+ */
+export async function openForProbe(devnode: string): Promise<OpenedDevice> {
+  try {
+    let busy = false;
+    const fh = await openAndRead(devnode, constants.O_RDONLY | constants.O_EXCL).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EBUSY') throw err;
+      busy = true;
+      return openAndRead(devnode, constants.O_RDONLY);
+    });
+    return { busy, close: () => fh.close() };
+  } catch (err) {
+    throw cannotRead(devnode, err);
   }
 }
 
@@ -101,8 +145,10 @@ export async function readSystemTables(): Promise<SystemTables> {
 }
 
 /**
- * Probes one disk. udev's ID_PART_TABLE_TYPE / ID_FS_TYPE are used when present; blkid fills in
- * where udev said nothing. A failed blkid is reported in `probeError`, never as "empty".
+ * Probes one disk, holding it open with O_EXCL throughout (see the module comment). udev's
+ * ID_PART_TABLE_TYPE / ID_FS_TYPE are used when present; blkid fills in where udev said nothing.
+ * A device that cannot be read or a failed blkid is reported in `probeError`, never as "empty",
+ * and never instead of what was found (mounts, swap, holders, partitions come from other sources).
  */
 export async function probeDisk(dev: BlockDevice, tables: SystemTables): Promise<SafetyFacts> {
   const devnode = dev.devnode!;
@@ -115,15 +161,19 @@ export async function probeDisk(dev: BlockDevice, tables: SystemTables): Promise
   const facts: SafetyFacts = { partitions, holders, mounts, activeSwap };
   let partitionTable = dev.properties.ID_PART_TABLE_TYPE;
   let signature = dev.properties.ID_FS_TYPE;
-  if (!partitionTable && !signature) {
-    try {
-      await assertReadable(devnode);
+  let opened: OpenedDevice | undefined;
+  try {
+    opened = await openForProbe(devnode);
+    if (opened.busy) facts.busy = true;
+    if (!partitionTable && !signature) {
       const found = await blkidProbe(devnode);
       partitionTable = found.PTTYPE;
       signature = found.TYPE;
-    } catch (err) {
-      facts.probeError = (err as Error).message;
     }
+  } catch (err) {
+    facts.probeError = (err as Error).message;
+  } finally {
+    await opened?.close();
   }
   if (partitionTable) facts.partitionTable = partitionTable;
   if (signature) facts.signature = signature;

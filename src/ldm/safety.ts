@@ -36,14 +36,19 @@ function signatureVerdict(type: string): SafetyVerdict {
   }
 }
 
-/** Order: in use now (mount, swap, holders), then what is written on it (table, partitions, signature). */
+/**
+ * Order: in use now (mount, swap, holders, the kernel's EBUSY), then what is written on it (table,
+ * partitions, signature), and only then a probe that failed: a probe that failed in part still
+ * names what it found (the root disk "is mounted at /", not "could not be probed").
+ */
 export function assessSafety(facts: SafetyFacts): SafetyVerdict {
-  if (facts.probeError) return { safe: false, reason: 'could not be probed (see the node agent log)', code: 'ProbeFailed' };
   if (facts.mounts.length > 0) return { safe: false, reason: `is mounted at ${facts.mounts[0]}`, code: 'Mounted' };
   if (facts.activeSwap) return { safe: false, reason: 'is active swap', code: 'ActiveSwap' };
   if (facts.holders.length > 0) return { safe: false, reason: `is held by ${facts.holders.join(', ')}`, code: 'HasHolders' };
+  if (facts.busy) return { safe: false, reason: 'is in use (the kernel refused exclusive access: mounted or claimed elsewhere)', code: 'InUse' };
   if (facts.partitionTable) return { safe: false, reason: `has a partition table (${facts.partitionTable})`, code: 'Partitioned' };
   if (facts.partitions.length > 0) return { safe: false, reason: 'has partitions', code: 'Partitioned' };
   if (facts.signature) return signatureVerdict(facts.signature);
+  if (facts.probeError) return { safe: false, reason: 'could not be probed (see the node agent log)', code: 'ProbeFailed' };
   return { safe: true };
 }

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseBlkidExport, parseMountinfo, parseSwaps, probeDisk } from '../../../src/ldm/probe.js';
+import { assessSafety } from '../../../src/ldm/safety.js';
 import type { BlockDevice } from '../../../src/ldm/udev-types.js';
 
 describe('probe parsers', function () {
@@ -46,6 +47,14 @@ describe('probeDisk', function () {
   it('treats a device it cannot read as unsafe, not as empty (blkid says "nothing found" for both)', async function () {
     const facts = await probeDisk(device('/nonexistent/loam-disk'), tables);
     assert.match(facts.probeError ?? '', /cannot read \/nonexistent\/loam-disk/);
+  });
+
+  it('keeps what it found when the device cannot be read: its mounts and partitions from the tables (item 13)', async function () {
+    const dev = { ...device('/nonexistent/loam-root'), major: 8, minor: 0 };
+    const facts = await probeDisk(dev, { mounts: [{ dev: '8:0', mountPoint: '/', source: '/dev/sda' }], swaps: [] });
+    assert.match(facts.probeError ?? '', /cannot read \/nonexistent\/loam-root/);
+    assert.deepEqual(facts.mounts, ['/']);
+    assert.equal(assessSafety(facts).reason, 'is mounted at /');
   });
 
   it('finds nothing on a zeroed image, and nothing changes in it', async function () {

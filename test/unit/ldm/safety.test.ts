@@ -22,7 +22,14 @@ describe('assessSafety', function () {
     ['active swap', { signature: 'swap', activeSwap: true }, 'is active swap', 'ActiveSwap'],
     ['mount', { signature: 'ext4', mounts: ['/mnt/a', '/mnt/b'] }, 'is mounted at /mnt/a', 'Mounted'],
     ['holders', { signature: 'LVM2_member', holders: ['dm-0', 'dm-1'] }, 'is held by dm-0, dm-1', 'HasHolders'],
-    ['failed probe', { probeError: 'blkid: boom' }, 'could not be probed (see the node agent log)', 'ProbeFailed'],
+    ['failed probe, nothing else known', { probeError: 'blkid: boom' }, 'could not be probed (see the node agent log)', 'ProbeFailed'],
+    ['kernel refused exclusive access', { busy: true }, 'is in use (the kernel refused exclusive access: mounted or claimed elsewhere)', 'InUse'],
+    // A probe that failed in part still names what it found (item 13).
+    ['root disk whose probe failed in part', { partitions: ['sda1', 'sda2'], mounts: ['/'], probeError: 'blkid: boom' }, 'is mounted at /', 'Mounted'],
+    ['partitions, probe failed', { partitions: ['sdb1'], probeError: 'cannot read /dev/sdb' }, 'has partitions', 'Partitioned'],
+    ['holders, probe failed', { holders: ['dm-3'], probeError: 'cannot read /dev/sdb' }, 'is held by dm-3', 'HasHolders'],
+    ['busy, probe failed', { busy: true, probeError: 'blkid timed out' }, 'is in use (the kernel refused exclusive access: mounted or claimed elsewhere)', 'InUse'],
+    ['swap, probe failed', { activeSwap: true, probeError: 'blkid: boom' }, 'is active swap', 'ActiveSwap'],
   ];
   for (const [what, facts, reason, code] of cases) {
     it(`${what} → "${reason}"`, function () {
