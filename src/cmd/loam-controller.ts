@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { componentLogger, setLogLevel } from '../common/logger.js';
-import { coreResources, createKubeClients, isAlreadyExists, isNotFound, LeaderElector, loadKubeConfig, resourcePath, type KubeClients } from '../kube/index.js';
+import { coreResources, createKubeClients, isAlreadyExists, isNotFound, LeaderElector, loadKubeConfig, resourcePath, SharedInformers, type KubeClients } from '../kube/index.js';
 import { ClaimBinder } from '../ldm/claim-binder.js';
 import { VolumePlacer } from '../localstorage/volume-placer.js';
 import { createControllerService } from '../csi/controller-service.js';
@@ -82,9 +82,11 @@ async function main(): Promise<void> {
   if (!Number.isFinite(nodeGraceSeconds) || nodeGraceSeconds <= 0) throw new Error(`--node-grace-seconds must be a positive number, got "${values['node-grace-seconds']}"`);
   const clients = createKubeClients(loadKubeConfig({ kubeconfigPath: values.kubeconfig }));
   const identity = values.identity!;
+  // One informer per kind for the whole process: the CSI service and each term's controllers share them.
+  const informers = new SharedInformers(clients.rest);
   const newControllers = (): Controllers => new Controllers([
-    new ClaimBinder({ clients, identity, workers }),
-    new VolumePlacer({ clients, identity, workers, nodeGraceMs: nodeGraceSeconds * 1000 }),
+    new ClaimBinder({ clients, identity, workers, informers }),
+    new VolumePlacer({ clients, identity, workers, informers, nodeGraceMs: nodeGraceSeconds * 1000 }),
   ]);
   const stop = new AbortController();
   let done: Promise<void> = Promise.resolve();
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => { if (!shuttingDown) { shuttingDown = true; void shutdown(sig); } });
 
   if (values['csi-endpoint']) {
-    csi = await serveCsiEndpoint({ endpoint: values['csi-endpoint'], controller: createControllerService({ clients }) });
+    csi = await serveCsiEndpoint({ endpoint: values['csi-endpoint'], controller: createControllerService({ clients, informers }) });
     log.info('serving the CSI controller service', { endpoint: values['csi-endpoint'] });
   }
 

@@ -12,7 +12,7 @@
  */
 import { labels, loamResources, mediaClasses, type LocalStorageNode, type LocalVolumeReplica, type MediaClass } from '../api/index.js';
 import type { Logger } from '../common/logger.js';
-import { fieldIndex, Informer, labelIndex, type KubeClients } from '../kube/index.js';
+import { fieldIndex, informerFor, labelIndex, type Informer, type KubeClients, type SharedInformers } from '../kube/index.js';
 import { PlacementLedger } from '../localstorage/placement-ledger.js';
 import { poolCandidate, type RoomSources } from '../localstorage/placement-room.js';
 import type { VolumeStore } from './controller-store.js';
@@ -54,14 +54,14 @@ export class CapacityView {
   readonly storageNodes: Informer<LocalStorageNode>;
   readonly replicas: Informer<LocalVolumeReplica>;
 
-  constructor(clients: KubeClients, private readonly volumes: VolumeStore, logger: Logger, resyncMs?: number) {
-    this.storageNodes = new Informer<LocalStorageNode>(clients.rest, { resource: loamResources.localStorageNodes, resyncMs, logger });
-    this.replicas = new Informer<LocalVolumeReplica>(clients.rest, {
+  constructor(clients: KubeClients, private readonly volumes: VolumeStore, logger: Logger, resyncMs?: number, informers?: SharedInformers) {
+    this.storageNodes = informerFor<LocalStorageNode>(clients.rest, { resource: loamResources.localStorageNodes, resyncMs, logger }, informers);
+    this.replicas = informerFor<LocalVolumeReplica>(clients.rest, {
       resource: loamResources.localVolumeReplicas,
       indexers: { [byNode]: fieldIndex((r) => r.spec?.nodeName), volume: labelIndex(labels.volume) },
       resyncMs,
       logger,
-    });
+    }, informers);
   }
 
   capacity(query: CapacityQuery): CapacityAnswer {

@@ -12,7 +12,7 @@
 import { status } from '@grpc/grpc-js';
 import type { LocalStorageNode, LocalVolume, LocalVolumeReplica, MediaClass } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
-import type { Informer, KubeClients } from '../kube/index.js';
+import type { Informer, KubeClients, SharedInformers } from '../kube/index.js';
 import { CapacityView } from './controller-capacity.js';
 import { pageOf } from './controller-list.js';
 import { incompatibility, isPossibleVolumeId, planCreateVolume, volumeBytesOf } from './controller-requests.js';
@@ -45,6 +45,8 @@ export interface ControllerServiceOptions {
   waitTimeoutMs?: number;
   /** Relist period of the informers (default 5 min). */
   resyncMs?: number;
+  /** The process's shared informers (the volume placer watches the same volumes, replicas and storage nodes). */
+  informers?: SharedInformers;
   logger?: Logger;
 }
 
@@ -64,8 +66,8 @@ export class CsiControllerService implements ControllerService {
 
   constructor(opts: ControllerServiceOptions) {
     this.log = opts.logger ?? componentLogger('csi-controller');
-    this.store = new VolumeStore(opts.clients, this.log, opts.resyncMs);
-    this.capacityView = new CapacityView(opts.clients, this.store, this.log, opts.resyncMs);
+    this.store = new VolumeStore(opts.clients, this.log, opts.resyncMs, opts.informers);
+    this.capacityView = new CapacityView(opts.clients, this.store, this.log, opts.resyncMs, opts.informers);
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 60_000;
   }
 

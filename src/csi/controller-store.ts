@@ -9,7 +9,7 @@
 import { status } from '@grpc/grpc-js';
 import { loamResources, type LocalVolume } from '../api/index.js';
 import type { Logger } from '../common/logger.js';
-import { Informer, isNotFound, mergePatch, resourcePath, statusCodeOf, withRetry, type KubeClients } from '../kube/index.js';
+import { informerFor, isNotFound, mergePatch, resourcePath, statusCodeOf, withRetry, type Informer, type KubeClients, type SharedInformers } from '../kube/index.js';
 import { CsiError, deadlineExceeded } from './errors.js';
 
 /** Field manager of the controller's writes (`kubectl get lv -o yaml --show-managed-fields`). */
@@ -28,13 +28,13 @@ export class VolumeStore {
   readonly informer: Informer<LocalVolume>;
   private readonly waiters = new Map<string, Set<(byEvent: boolean) => void>>();
 
-  constructor(private readonly clients: KubeClients, logger: Logger, resyncMs?: number) {
-    this.informer = new Informer<LocalVolume>(clients.rest, {
+  constructor(private readonly clients: KubeClients, logger: Logger, resyncMs?: number, informers?: SharedInformers) {
+    this.informer = informerFor<LocalVolume>(clients.rest, {
       resource: loamResources.localVolumes,
       indexers: { [byPlacedNode]: (v) => v.spec?.replicaNodes ?? [] },
       resyncMs,
       logger,
-    });
+    }, informers);
     const wake = (v: LocalVolume): void => {
       for (const w of this.waiters.get(v.metadata.name ?? '') ?? []) w(true);
     };

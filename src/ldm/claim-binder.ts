@@ -7,7 +7,7 @@
 import type { LocalDisk, LocalDiskClaim } from '../api/index.js';
 import { loamResources } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
-import { Controller, EventRecorder, Informer, enqueueOnChange, fieldIndex, objectKey, type KubeClients } from '../kube/index.js';
+import { Controller, EventRecorder, enqueueOnChange, fieldIndex, informerFor, objectKey, type Informer, type KubeClients, type SharedInformers } from '../kube/index.js';
 import { ClaimEvents } from './claim-events.js';
 import { ClaimReconciler, type ClaimCaches } from './claim-reconciler.js';
 
@@ -19,6 +19,8 @@ export interface ClaimBinderOptions {
   workers?: number;
   /** Relist period of the informers in ms (default 5 min). */
   resyncMs?: number;
+  /** The process's shared informers. */
+  informers?: SharedInformers;
   logger?: Logger;
 }
 
@@ -35,18 +37,18 @@ export class ClaimBinder {
   constructor(opts: ClaimBinderOptions) {
     this.log = opts.logger ?? componentLogger('claim-binder');
     const rest = opts.clients.rest;
-    this.claims = new Informer<LocalDiskClaim>(rest, {
+    this.claims = informerFor<LocalDiskClaim>(rest, {
       resource: loamResources.localDiskClaims,
       indexers: { [byNode]: fieldIndex((c) => c.spec?.nodeName) },
       resyncMs: opts.resyncMs,
       logger: this.log,
-    });
-    this.disks = new Informer<LocalDisk>(rest, {
+    }, opts.informers);
+    this.disks = informerFor<LocalDisk>(rest, {
       resource: loamResources.localDisks,
       indexers: { [byNode]: fieldIndex((d) => d.spec?.nodeName), [byClaim]: fieldIndex((d) => d.spec?.claimRef?.name) },
       resyncMs: opts.resyncMs,
       logger: this.log,
-    });
+    }, opts.informers);
     const caches: ClaimCaches = {
       claim: (name) => this.claims.cache.get(name),
       disksOfNode: (node) => this.disks.cache.byIndex(byNode, node),

@@ -2,7 +2,7 @@
  * Keeps the node's LocalDiskNode current: spec applied once at start, status (counts, capacity by
  * class, heartbeat) patched shortly after any LocalDisk of the node changes and at every heartbeat.
  */
-import { apiVersion, labels, loamResources, type LocalDisk, type LocalDiskNode } from '../api/index.js';
+import { apiVersion, labels, loamResources, nodeLabelValue, type LocalDisk, type LocalDiskNode } from '../api/index.js';
 import type { Logger } from '../common/logger.js';
 import { isNotFound, patchStatus, serverSideApply, type Informer, type KubeClients } from '../kube/index.js';
 import { nodeFieldManager } from './disk-publisher.js';
@@ -66,7 +66,7 @@ export class DiskNodeReporter {
     if (this.stopped) return;
     const { clients, nodeName } = this.opts;
     if (!this.applied) {
-      const body = { apiVersion, kind: 'LocalDiskNode', metadata: { name: nodeName, labels: { [labels.node]: nodeName } }, spec: { nodeName } } as LocalDiskNode;
+      const body = { apiVersion, kind: 'LocalDiskNode', metadata: { name: nodeName, labels: { [labels.node]: nodeLabelValue(nodeName) } }, spec: { nodeName } } as LocalDiskNode;
       await serverSideApply(clients, loamResources.localDiskNodes, body, { fieldManager: nodeFieldManager });
       this.applied = true;
     }

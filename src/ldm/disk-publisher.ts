@@ -5,7 +5,7 @@
  * object from the informer cache, so a binder setting claimRef, an admin setting reserved and a
  * device event all take the same path.
  */
-import { apiVersion, labels, loamResources, validateLocalDisk, type LocalDisk } from '../api/index.js';
+import { apiVersion, labels, loamResources, nodeLabelValue, validateLocalDisk, type LocalDisk } from '../api/index.js';
 import type { Logger } from '../common/logger.js';
 import { Controller, isConflict, isNotFound, patchStatus, serverSideApply, type EventRecorder, type Informer, type KubeClients, type ReconcileResult } from '../kube/index.js';
 import type { DiscoverySpec, DiskInventory, DiskRecord } from './disk-inventory.js';
@@ -88,13 +88,13 @@ export class DiskPublisher {
     return {
       apiVersion,
       kind: 'LocalDisk',
-      metadata: { name, labels: { [labels.node]: this.opts.nodeName } },
+      metadata: { name, labels: { [labels.node]: nodeLabelValue(this.opts.nodeName) } },
       spec,
     } as LocalDisk;
   }
 
   private specCurrent(obj: LocalDisk, spec: DiscoverySpec): boolean {
-    if (obj.metadata?.labels?.[labels.node] !== this.opts.nodeName) return false;
+    if (obj.metadata?.labels?.[labels.node] !== nodeLabelValue(this.opts.nodeName)) return false;
     const s = obj.spec;
     const stored: DiscoverySpec = { nodeName: s.nodeName, devicePath: s.devicePath, identity: s.identity, capacityBytes: s.capacityBytes, mediaClass: s.mediaClass };
     return stableJson(stored) === stableJson(spec);

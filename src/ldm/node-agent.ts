@@ -3,9 +3,9 @@
  * monitor, the inventory (enumeration + safety probe + SMART), the publisher (LocalDisk spec and
  * status) and the LocalDiskNode reporter, plus the periodic resync that catches missed events.
  */
-import { labels, loamResources, type LocalDisk } from '../api/index.js';
+import { loamResources, nodeLabelSelector, type LocalDisk } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
-import { EventRecorder, Informer, type KubeClients } from '../kube/index.js';
+import { EventRecorder, informerFor, type Informer, type KubeClients, type SharedInformers } from '../kube/index.js';
 import { DiskInventory } from './disk-inventory.js';
 import { DiskNodeReporter } from './disk-node.js';
 import { DiskPublisher } from './disk-publisher.js';
@@ -25,6 +25,8 @@ export interface NodeAgentOptions {
   heartbeatMs: number;
   /** Per-device debounce of uevents (ms). */
   debounceMs?: number;
+  /** The process's shared informers (the node's LocalDisks are watched by Local Storage too). */
+  informers?: SharedInformers;
   logger?: Logger;
 }
 
@@ -40,11 +42,8 @@ export class DiskNodeAgent {
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.log = opts.logger ?? componentLogger('ldm-node');
-    this.informer = new Informer<LocalDisk>(opts.clients.rest, {
-      resource: loamResources.localDisks,
-      labelSelector: `${labels.node}=${opts.nodeName}`,
-      logger: this.log,
-    });
+    const disks = { resource: loamResources.localDisks, labelSelector: nodeLabelSelector(opts.nodeName), logger: this.log };
+    this.informer = informerFor<LocalDisk>(opts.clients.rest, disks, opts.informers);
     this.inventory = new DiskInventory({
       nodeName: opts.nodeName,
       includeLoop: opts.includeLoop,

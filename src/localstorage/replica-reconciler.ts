@@ -24,9 +24,9 @@
  * Test hook: `LOAM_TEST_PAUSE_AFTER_LVCREATE_MS` (or the option `pauseAfterCreateMs`) sleeps between
  * lvcreate and the status write, so the e2e test can kill -9 the agent exactly there. Unset, it is inert.
  */
-import { finalizer, labels, loamResources, validateLocalVolumeReplica, type LocalVolume, type LocalVolumeReplica, type LocalVolumeReplicaStatus } from '../api/index.js';
+import { finalizer, loamResources, nodeLabelSelector, validateLocalVolumeReplica, type LocalVolume, type LocalVolumeReplica, type LocalVolumeReplicaStatus } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
-import { Controller, Informer, isConflict, isNotFound, mergePatch, OwnWrites, patchStatus, resourcePath, sleep, type EventRecorder, type KubeClients, type ReconcileResult } from '../kube/index.js';
+import { Controller, informerFor, isConflict, isNotFound, mergePatch, OwnWrites, patchStatus, resourcePath, sleep, type EventRecorder, type KubeClients, type ReconcileResult, type Informer, type SharedInformers } from '../kube/index.js';
 import { LvmError, replicaUidOf, type Lvm, type LvReport, type LvSpec } from './lvm.js';
 import { unownedLvs } from './orphans-lvs.js';
 import { UnownedLvReporter } from './orphans-lvs-report.js';
@@ -39,6 +39,8 @@ export const replicaFieldManager = 'loam-node';
 export interface ReplicaReconcilerOptions {
   clients: KubeClients;
   nodeName: string;
+  /** The process's shared informers (the node's replicas are watched by the CSI node service too). */
+  informers?: SharedInformers;
   lvm: Lvm;
   recorder: EventRecorder;
   /** The node's pool report: told of every LV change; knows each VG's extent size. */
@@ -96,11 +98,8 @@ export class ReplicaReconciler {
   constructor(private readonly opts: ReplicaReconcilerOptions) {
     this.log = opts.logger ?? componentLogger('replica-reconciler');
     this.pauseAfterCreateMs = opts.pauseAfterCreateMs ?? Number(process.env.LOAM_TEST_PAUSE_AFTER_LVCREATE_MS ?? 0);
-    this.informer = new Informer<LocalVolumeReplica>(opts.clients.rest, {
-      resource: loamResources.localVolumeReplicas,
-      labelSelector: `${labels.node}=${opts.nodeName}`,
-      logger: this.log,
-    });
+    const replicas = { resource: loamResources.localVolumeReplicas, labelSelector: nodeLabelSelector(opts.nodeName), logger: this.log };
+    this.informer = informerFor<LocalVolumeReplica>(opts.clients.rest, replicas, opts.informers);
     this.written = new OwnWrites<LocalVolumeReplica>({ cached: (name) => this.informer.cache.get(name) });
     this.unowned = new UnownedLvReporter({ clients: opts.clients, nodeName: opts.nodeName, recorder: opts.recorder, fieldManager: replicaFieldManager, log: this.log });
     this.informer.on('update', (obj) => this.written.seen(obj));

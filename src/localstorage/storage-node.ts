@@ -13,7 +13,7 @@
  * once the changes have paused (`settleMs`), and the heartbeat reads LVM anyway, so anything that
  * changed behind Loam's back is corrected.
  */
-import { apiVersion, labels, loamResources, type Condition, type LocalDisk, type LocalStorageNode, type LocalStorageNodeStatus } from '../api/index.js';
+import { apiVersion, labels, loamResources, nodeLabelValue, type Condition, type LocalDisk, type LocalStorageNode, type LocalStorageNodeStatus } from '../api/index.js';
 import type { Logger } from '../common/logger.js';
 import { isNotFound, patchStatus, serverSideApply, type Informer, type KubeClients } from '../kube/index.js';
 import { stableJson } from '../ldm/disk-status.js';
@@ -172,7 +172,7 @@ export class StorageNodeReporter {
     const key = stableJson(report);
     if (!heartbeat && key === this.lastWritten) return;
     if (!this.applied) {
-      const body = { apiVersion, kind: 'LocalStorageNode', metadata: { name: nodeName, labels: { [labels.node]: nodeName } }, spec: { nodeName } } as LocalStorageNode;
+      const body = { apiVersion, kind: 'LocalStorageNode', metadata: { name: nodeName, labels: { [labels.node]: nodeLabelValue(nodeName) } }, spec: { nodeName } } as LocalStorageNode;
       await serverSideApply(clients, loamResources.localStorageNodes, body, { fieldManager: storageNodeFieldManager });
       this.applied = true;
     }

@@ -6,10 +6,10 @@
  * changes. It also runs the node deletion policy (OrphanCollector). One instance per leadership
  * term: `start()` fills the caches and starts the workers, `stop()` ends them.
  */
-import type { V1Node, V1PersistentVolume } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Node, V1PersistentVolume } from '@kubernetes/client-node';
 import { labels, loamResources, type LocalDiskNode, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
-import { Controller, coreResources, enqueueOnChange, EventRecorder, fieldIndex, Informer, labelIndex, objectKey, OwnWrites, type KubeClients } from '../kube/index.js';
+import { Controller, coreResources, enqueueOnChange, EventRecorder, fieldIndex, informerFor, labelIndex, objectKey, OwnWrites, type Informer, type InformerOptions, type KubeClients, type SharedInformers } from '../kube/index.js';
 import { OrphanCollector } from './orphans-collector.js';
 import { PlacementLedger } from './placement-ledger.js';
 import { VolumeEvents } from './volume-events.js';
@@ -26,6 +26,8 @@ export interface VolumePlacerOptions {
   nodeGraceMs?: number;
   /** Relist period of the informers in ms (default 5 min). */
   resyncMs?: number;
+  /** The process's shared informers (the CSI controller service watches volumes, replicas and storage nodes too). */
+  informers?: SharedInformers;
   /** Heartbeat age after which a node gets no new volumes (default node-liveness.ts defaultStaleAfterMs). */
   staleAfterMs?: number;
   logger?: Logger;
@@ -58,7 +60,8 @@ export class VolumePlacer {
     this.written = new OwnWrites<LocalVolume>({ cached: (name) => this.volumes.cache.get(name) });
     const rest = opts.clients.rest;
     const common = { resyncMs: opts.resyncMs, logger: this.log };
-    this.volumes = new Informer<LocalVolume>(rest, {
+    const informer = <T extends KubernetesObject>(o: InformerOptions<T>): Informer<T> => informerFor<T>(rest, o, opts.informers);
+    this.volumes = informer<LocalVolume>({
       resource: loamResources.localVolumes,
       indexers: {
         [byPlacedNode]: (v) => v.spec?.replicaNodes ?? [],
@@ -66,15 +69,15 @@ export class VolumePlacer {
       },
       ...common,
     });
-    this.replicas = new Informer<LocalVolumeReplica>(rest, {
+    this.replicas = informer<LocalVolumeReplica>({
       resource: loamResources.localVolumeReplicas,
       indexers: { [byNode]: fieldIndex((r) => r.spec?.nodeName), [byVolume]: labelIndex(labels.volume) },
       ...common,
     });
-    this.storageNodes = new Informer<LocalStorageNode>(rest, { resource: loamResources.localStorageNodes, ...common });
-    this.diskNodes = new Informer<LocalDiskNode>(rest, { resource: loamResources.localDiskNodes, ...common });
-    this.nodes = new Informer<V1Node>(rest, { resource: coreResources.nodes, ...common });
-    this.persistentVolumes = new Informer<V1PersistentVolume>(rest, { resource: coreResources.persistentVolumes, indexers: { [byHandle]: fieldIndex(persistentVolumeHandle) }, ...common });
+    this.storageNodes = informer<LocalStorageNode>({ resource: loamResources.localStorageNodes, ...common });
+    this.diskNodes = informer<LocalDiskNode>({ resource: loamResources.localDiskNodes, ...common });
+    this.nodes = informer<V1Node>({ resource: coreResources.nodes, ...common });
+    this.persistentVolumes = informer<V1PersistentVolume>({ resource: coreResources.persistentVolumes, indexers: { [byHandle]: fieldIndex(persistentVolumeHandle) }, ...common });
     const events = new VolumeEvents(new EventRecorder(opts.clients, { reportingController: 'loam.io/volume-placer', reportingInstance: opts.identity }));
     this.orphans = new OrphanCollector({
       clients: opts.clients,

@@ -5,7 +5,7 @@
  * replica that exists, and deleting one that is gone, are successes (every step may be repeated
  * after a crash).
  */
-import { apiVersion, finalizer, labels, loamResources, localVolumeReplicaName, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica } from '../api/index.js';
+import { apiVersion, finalizer, labels, loamResources, localVolumeReplicaName, nodeLabelValue, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica } from '../api/index.js';
 import { isAlreadyExists, isNotFound, mergePatch, patchStatus, resourcePath, type KubeClients, type ResourceRef } from '../kube/index.js';
 import { compareAndSwap, type WriteOutcome } from '../kube/compare-and-swap.js';
 
@@ -40,7 +40,7 @@ export function replicaFor(volume: LocalVolume, nodeName: string, poolName: stri
     apiVersion, kind: 'LocalVolumeReplica',
     metadata: {
       name: localVolumeReplicaName(volume.metadata.name!, nodeName),
-      labels: { [labels.node]: nodeName, [labels.volume]: volume.metadata.name!, [labels.poolClass]: volume.spec.poolClass },
+      labels: { [labels.node]: nodeLabelValue(nodeName), [labels.volume]: volume.metadata.name!, [labels.poolClass]: volume.spec.poolClass },
       finalizers: [finalizer],
     },
     spec: { volumeName: volume.metadata.name!, nodeName, poolName, capacityBytes: volume.spec.capacityBytes },
