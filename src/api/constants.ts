@@ -30,6 +30,8 @@ export const labels = {
 export const localStorageOwner = 'local-storage';
 
 export const mediaClasses = ['HDD', 'SSD', 'NVMe'] as const;
+/** Loam's LVM volume groups, one per media class (design §2): the only VGs Loam makes LVs in. */
+export const volumeGroupNames = ['loam-hdd', 'loam-ssd', 'loam-nvme'] as const;
 export const localDiskStates = ['Available', 'Claimed', 'InUse', 'Unavailable', 'Offline'] as const;
 export const diskHealthValues = ['Healthy', 'Warning', 'Failing', 'Unknown'] as const;
 export const claimPhases = ['Pending', 'Bound'] as const;

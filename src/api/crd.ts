@@ -54,6 +54,7 @@ export function rootSchema(k: KindDefinition): Schema {
       status: k.status,
     },
     required: ['spec'],
+    ...(k.rules?.length ? { rules: k.rules } : {}),
   };
 }
 

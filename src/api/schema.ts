@@ -103,5 +103,7 @@ export interface KindDefinition {
   description: string;
   spec: Schema;
   status: Schema;
+  /** Rules over the whole object, e.g. on `self.metadata.name` (the only metadata CEL can read). */
+  rules?: readonly CelRule[];
   printerColumns: readonly PrinterColumn[];
 }

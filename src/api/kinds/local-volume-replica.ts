@@ -1,13 +1,23 @@
 /** LocalVolumeReplica (`lvr`): the LV of one volume on one node, named `<volume>-<12 hex of sha256(node)>` (src/api/names.ts). */
 import { replicaStates } from '../constants.js';
 import { boolField, enumField, int32Field, int64Field, objectField, stringField, type KindDefinition } from '../schema.js';
-import { bytesField, capacityStringField, conditionsField, immutable, maxNameLength, maxPathLength, messageField, nodeNameField, onlyGrows } from './common.js';
+import { bytesField, capacityStringField, conditionsField, devicePathField, immutable, maxBytes, messageField, nodeNameField, nodeRefField, onlyGrows, poolNameField, volumeNameField } from './common.js';
+
+const ipAddress = /^[0-9a-fA-F.:]+$/;
 
 const drbd = objectField('DRBD wiring of a two-replica volume; absent for a single replica.', {
   minor: int32Field('DRBD device minor: the replica appears as /dev/drbd<minor>.', { minimum: 0, maximum: 1048575 }),
   port: int32Field('TCP port DRBD listens on for this volume on this node.', { minimum: 1, maximum: 65535 }),
-  peerNode: stringField('Node of the other replica.', { maxLength: maxNameLength }),
-  peerAddress: stringField('IP address of the other replica\'s node for the replication link.', { maxLength: 64 }),
+  peerNode: nodeRefField('spec.drbd.peerNode', 'Node of the other replica.'),
+  // Written into DRBD's resource file: only the characters of an IP address may pass.
+  peerAddress: stringField('IP address of the other replica\'s node for the replication link.', {
+    maxLength: 64,
+    rules: [{
+      rule: `self.matches('${ipAddress.source}')`,
+      message: 'spec.drbd.peerAddress must be an IP address (IPv4 such as 192.0.2.12 or IPv6 such as 2001:db8::12): it is written into DRBD\'s configuration',
+      check: (self: string) => ipAddress.test(self),
+    }],
+  }),
 }, { required: ['minor', 'port', 'peerNode', 'peerAddress'], typeName: 'DrbdConfig' });
 
 export const localVolumeReplica: KindDefinition = {
@@ -17,15 +27,15 @@ export const localVolumeReplica: KindDefinition = {
   shortName: 'lvr',
   description: 'LocalVolumeReplica is the LV of one LocalVolume on one node, named <volume>-<first 12 hex of sha256(node name)> (earlier versions: <volume>-<node>; replicas are found by spec.volumeName and spec.nodeName, not by name). Volume placement creates it; the node agent of spec.nodeName makes the LV (lvcreate, tagged loam.io) and reports it here.',
   spec: objectField('Which LV, where.', {
-    volumeName: stringField('Name of the LocalVolume. Immutable.', { minLength: 1, maxLength: maxNameLength, rules: [immutable('spec.volumeName', 'to attach a replica to another volume')] }),
+    volumeName: volumeNameField('spec.volumeName', 'Name of the LocalVolume, which is also the LV name. Immutable.', [immutable('spec.volumeName', 'to attach a replica to another volume')]),
     nodeName: nodeNameField('that holds the LV'),
-    poolName: stringField('Pool (volume group) the LV is carved from, e.g. loam-ssd.', { minLength: 1, maxLength: 128 }),
-    capacityBytes: int64Field('Size of the LV in bytes. It can only grow.', { minimum: 1, rules: [onlyGrows('spec.capacityBytes', 'LVs of a volume are never shrunk; grow the LocalVolume instead')] }),
+    poolName: poolNameField('Pool (volume group) the LV is carved from: loam-hdd, loam-ssd or loam-nvme.'),
+    capacityBytes: int64Field('Size of the LV in bytes. It can only grow.', { minimum: 1, maximum: maxBytes, rules: [onlyGrows('spec.capacityBytes', 'LVs of a volume are never shrunk; grow the LocalVolume instead')] }),
     drbd,
   }, { required: ['volumeName', 'nodeName', 'poolName', 'capacityBytes'], typeName: 'LocalVolumeReplicaSpec' }),
   status: objectField('Written by the node agent of spec.nodeName.', {
     state: enumField(replicaStates, 'Creating, Ready, Expanding (lvextend running), Deleting (LV being removed) or Failed (see message).', { typeName: 'LocalVolumeReplicaState' }),
-    devicePath: stringField('Block device of the replica on its node: the LV, or /dev/drbd<minor> for two replicas.', { maxLength: maxPathLength }),
+    devicePath: devicePathField('Block device of the replica on its node: the LV, or /dev/drbd<minor> for two replicas.'),
     allocatedBytes: bytesField('Size of the LV as LVM reports it.'),
     capacity: capacityStringField('allocatedBytes'),
     synced: boolField('Whether the replica holds an up-to-date copy (always true for a single replica once Ready).'),

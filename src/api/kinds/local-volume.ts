@@ -1,12 +1,12 @@
 /** LocalVolume (`lv`): one CSI volume, named by its volume id (design §3). */
 import { volumeStates } from '../constants.js';
 import { arrayField, boolField, enumField, int32Field, int64Field, objectField, stringField, timeField, type KindDefinition } from '../schema.js';
-import { bytesField, capacityStringField, conditionsField, immutable, maxNameLength, mediaClassField, messageField, onlyGrows } from './common.js';
+import { bytesField, capacityStringField, conditionsField, immutable, maxBytes, maxNameLength, mediaClassField, messageField, nodeRefField, onlyGrows, volumeNameRule } from './common.js';
 
 interface VolumeSpecShape { replicaCount?: number; replicaNodes?: string[] }
 
-const nodeList = (description: string) =>
-  arrayField(stringField('Node name.', { maxLength: maxNameLength }), description, { maxItems: 16, listType: 'atomic' });
+const nodeList = (field: string, description: string) =>
+  arrayField(nodeRefField(field, 'Node name.'), description, { maxItems: 16, listType: 'atomic' });
 
 const replicaStatus = objectField('One replica as the volume sees it.', {
   name: stringField('Name of the LocalVolumeReplica.', { maxLength: maxNameLength }),
@@ -27,7 +27,7 @@ export const localVolume: KindDefinition = {
       ...mediaClassField('Media class of the pool the volume is carved from: HDD, SSD or NVMe (StorageClass parameter poolClass). Immutable.'),
       rules: [immutable('spec.poolClass', 'to use another media class (create a new volume in that class and copy the data)')],
     },
-    capacityBytes: int64Field('Size of the volume in bytes. It can only grow (volume expansion); shrinking is refused.', { minimum: 1, rules: [onlyGrows('spec.capacityBytes', 'volumes cannot shrink; to get a smaller volume create a new one and copy the data')] }),
+    capacityBytes: int64Field('Size of the volume in bytes. It can only grow (volume expansion); shrinking is refused.', { minimum: 1, maximum: maxBytes, rules: [onlyGrows('spec.capacityBytes', 'volumes cannot shrink; to get a smaller volume create a new one and copy the data')] }),
     replicaCount: int32Field('Number of copies: 1 (one LV on one node) or 2 (two LVs on two nodes mirrored with DRBD). Immutable.', {
       default: 1,
       rules: [{
@@ -41,10 +41,10 @@ export const localVolume: KindDefinition = {
       name: stringField('Name of the claim.', { maxLength: maxNameLength }),
     }, { required: ['namespace', 'name'], typeName: 'PvcReference' }),
     accessibility: objectField('Topology wishes of the CSI CreateVolume request.', {
-      requiredNodes: nodeList('Nodes the volume may be placed on (accessibility_requirements.requisite); empty means any.'),
-      preferredNodes: nodeList('Nodes to try first, in order (accessibility_requirements.preferred); the first is usually the node the scheduler picked.'),
+      requiredNodes: nodeList('spec.accessibility.requiredNodes', 'Nodes the volume may be placed on (accessibility_requirements.requisite); empty means any.'),
+      preferredNodes: nodeList('spec.accessibility.preferredNodes', 'Nodes to try first, in order (accessibility_requirements.preferred); the first is usually the node the scheduler picked.'),
     }, { typeName: 'VolumeAccessibility' }),
-    replicaNodes: arrayField(stringField('Node name.', { maxLength: maxNameLength }), 'Nodes holding the replicas, set by placement: first the selected node, then a second node for two replicas.', { maxItems: 2, listType: 'set' }),
+    replicaNodes: arrayField(nodeRefField('spec.replicaNodes', 'Node name.'), 'Nodes holding the replicas, set by placement: first the selected node, then a second node for two replicas.', { maxItems: 2, listType: 'set' }),
   }, {
     required: ['poolClass', 'capacityBytes', 'replicaCount'],
     typeName: 'LocalVolumeSpec',
@@ -66,6 +66,8 @@ export const localVolume: KindDefinition = {
     firstReadyTime: timeField('When the volume first became Ready. From then on it may hold data, so a replica that is gone is never made again empty (the volume goes Failed or Degraded instead).'),
     conditions: conditionsField('volume'),
   }, { typeName: 'LocalVolumeStatus' }),
+  // The name is the LV name of every replica and the loam.io/volume label: LVM's and a label's rules apply.
+  rules: [volumeNameRule('metadata.name', 'self.metadata.name', (self: { metadata?: { name?: unknown } }) => self.metadata?.name)],
   printerColumns: [
     { name: 'Pool', type: 'string', jsonPath: '.spec.poolClass', description: 'Media class of the pool.' },
     { name: 'Capacity', type: 'string', jsonPath: '.status.capacity', description: 'Size in binary units.' },

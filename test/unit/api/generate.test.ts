@@ -44,7 +44,7 @@ describe('api generation', () => {
       for (const [path, node] of nodes(openApi(kind), kind.kind)) {
         for (const rule of (node['x-kubernetes-validations'] ?? []) as { message: string }[]) {
           // It names the field and tells the fix: "<field> ... must/cannot/is immutable ...".
-          assert.match(rule.message, /^(spec\.[\w.]+|device paths) (must|can|cannot|is|lists) .+/, `${path}: "${rule.message}"`);
+          assert.match(rule.message, /^(spec\.[\w.]+|metadata\.name|device paths) (must|can|cannot|is|lists) .+/, `${path}: "${rule.message}"`);
         }
       }
     }
