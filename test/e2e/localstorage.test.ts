@@ -4,10 +4,16 @@
  * the LV with its size and `loam.io` tag in `lvs`, the LocalVolume Ready; growth is an lvextend;
  * delete leaves nothing behind; a kill -9 between lvcreate and the status write converges without
  * a second LV; 50 volumes in and out leak nothing; after a power cut the volumes are Ready again.
+ * Each LV carries the UID of its replica (issue #13): a replica deleted by hand keeps its LV, and a
+ * volume re-created under an old name never adopts the old tenant's LV, which is reported as unowned.
  *
  * One VM for the file (the reboot is its second boot).
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { loamResources, type LocalStorageNode } from '../../src/api/index.js';
+import { resourcePath } from '../../src/kube/index.js';
+import { replicaUidTag } from '../../src/localstorage/lvm.js';
 import { noteFigure } from './harness/figures.js';
 import { LocalStorageCluster, type GuestLv } from './harness/local-storage.js';
 import { waitFor } from '../../tools/testenv/wait.js';
@@ -46,8 +52,8 @@ describe('e2e: Local Storage volumes become LVs in a VM', function () {
     await ls.createVolume(name, 64 * MiB);
     const vol = await ls.waitVolumeReady(name, 64 * MiB);
     assert.equal(vol.status?.allocatedBytes, 64 * MiB);
-    assert.deepEqual((await lvOf(name)).map((lv) => [lv.sizeBytes, lv.tags, lv.active]), [[64 * MiB, ['loam.io'], true]]);
     const [replica] = await ls.replicas(name);
+    assert.deepEqual((await lvOf(name)).map((lv) => [lv.sizeBytes, lv.tags, lv.active]), [[64 * MiB, ['loam.io', replicaUidTag(replica!.metadata.uid!)], true]], 'tagged with the UID of its replica');
     assert.equal(replica?.status?.state, 'Ready');
     assert.equal(replica?.status?.devicePath, `/dev/${ls.vgName}/${name}`);
     assert.equal(replica?.status?.capacity, '64Mi');
@@ -87,6 +93,52 @@ describe('e2e: Local Storage volumes become LVs in a VM', function () {
     await ls.deleteVolume(name);
     await ls.waitVolumeGone(name);
     assert.deepEqual(await lvOf(name), []);
+  });
+
+  it('kubectl delete lvr of a Ready volume: the node agent keeps the LV and its data (held), the volume says so; deleting the volume then removes the LV', async function () {
+    const name = ls.newVolumeName();
+    await ls.createVolume(name, 16 * MiB);
+    await ls.waitVolumeReady(name, 16 * MiB);
+    const dev = `/dev/${ls.vgName}/${name}`;
+    await ls.vm.runOk(`printf kept-data | dd of=${dev} bs=512 conv=notrunc,fsync status=none`);
+    const [replica] = await ls.replicas(name);
+    await ls.clients.rest.request('DELETE', resourcePath(loamResources.localVolumeReplicas, undefined, replica!.metadata.name));
+    await waitFor(`the replica of ${name} to be held by its node agent`, async () => (await ls.replicas(name))[0]?.status?.message?.startsWith('deleted by hand') ?? false, 60_000, 500);
+    await waitFor(`LocalVolume ${name} to be Degraded (ReplicaDeletionHeld)`, async () => (await ls.getVolume(name))?.status?.conditions?.find((c) => c.type === 'Ready')?.reason === 'ReplicaDeletionHeld', 30_000, 500);
+    const replicas = await ls.replicas(name);
+    assert.deepEqual(replicas.map((r) => r.metadata.uid), [replica!.metadata.uid], 'the same replica object, held by its finalizer; none made again');
+    assert.deepEqual((await lvOf(name)).map((lv) => lv.tags), [['loam.io', replicaUidTag(replica!.metadata.uid!)]], 'the LV is kept');
+    assert.equal((await ls.vm.runOk(`head -c 9 ${dev}`)).trim(), 'kept-data', 'with its data');
+    await ls.deleteVolume(name);
+    await ls.waitVolumeGone(name);
+    await waitFor(`LV ${name} to be removed with its volume`, async () => (await lvOf(name)).length === 0, 60_000, 500);
+  });
+
+  it('a volume re-created under an old name never adopts the old tenant\'s LV: the replica is Failed (LvTaken), the LV and its data stay and are reported as unowned', async function () {
+    const name = ls.newVolumeName();
+    const oldUid = randomUUID();
+    const dev = `/dev/${ls.vgName}/${name}`;
+    // What a replica dropped with its node (or an earlier volume of this name) leaves: a tagged LV with data.
+    await ls.vm.runOk(`lvm lvcreate --yes --zero y --wipesignatures y --addtag loam.io --addtag ${replicaUidTag(oldUid)} --name ${name} --size 8m ${ls.vgName} && printf old-tenant | dd of=${dev} bs=512 conv=notrunc,fsync status=none`);
+    await ls.createVolume(name, 8 * MiB);
+    await waitFor(`the replica of ${name} to be Failed with LvTaken`, async () => {
+      const [r] = await ls.replicas(name);
+      return r?.status?.state === 'Failed' && r.status.conditions?.find((c) => c.type === 'Ready')?.reason === 'LvTaken';
+    }, 120_000, 500);
+    const [replica] = await ls.replicas(name);
+    assert.match(replica!.status!.message!, new RegExp(`^LV ${ls.vgName}/${name} was made for another LocalVolumeReplica \\(uid ${oldUid}\\)`));
+    assert.equal(replica!.status?.devicePath, undefined, 'no device is handed out');
+    await waitFor('the LV reported as unowned on the LocalStorageNode', async () => {
+      const lsn = await ls.clients.rest.request<LocalStorageNode>('GET', resourcePath(loamResources.localStorageNodes, undefined, nodeName));
+      return (lsn.status?.unownedVolumes ?? []).some((u) => u.vgName === ls.vgName && u.lvName === name && u.replicaUid === oldUid && u.sizeBytes === 8 * MiB);
+    }, 60_000, 1000);
+    const events = await ls.clients.rest.request<{ items: Array<{ reason: string; note?: string; regarding?: { kind?: string; name?: string } }> }>('GET', '/apis/events.k8s.io/v1/namespaces/default/events');
+    assert.ok(events.items.some((e) => e.regarding?.kind === 'LocalStorageNode' && e.regarding.name === nodeName && e.reason === 'UnownedLv' && e.note?.includes(`${ls.vgName}/${name}`)), 'an UnownedLv event names it');
+    await ls.deleteVolume(name);
+    await ls.waitVolumeGone(name);
+    assert.deepEqual((await lvOf(name)).map((lv) => lv.tags), [['loam.io', replicaUidTag(oldUid)]], 'the old tenant\'s LV is neither adopted nor removed');
+    assert.equal((await ls.vm.runOk(`head -c 10 ${dev}`)).trim(), 'old-tenant', 'nor wiped');
+    await ls.vm.runOk(`lvm lvremove --yes ${ls.vgName}/${name}`);
   });
 
   it('converges after kill -9 of loam-node between lvcreate and the status write: one LV, volume Ready', async function () {

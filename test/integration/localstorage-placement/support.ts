@@ -5,8 +5,12 @@
  * what a user looks at. Process helpers and events come from the claim binder's support.
  */
 import { apiVersion, formatCapacity, labels, loamResources, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica, type LocalVolumeSpec, type MediaClass } from '../../../src/api/index.js';
-import { isNotFound, mergePatch, patchStatus, resourcePath, type KubeClients } from '../../../src/kube/index.js';
+import { coreResources, isNotFound, mergePatch, patchStatus, resourcePath, type KubeClients } from '../../../src/kube/index.js';
+import { VolumePlacer, type VolumePlacerOptions } from '../../../src/localstorage/volume-placer.js';
+import { createReadyNode } from '../../../tools/testenv/nodes.js';
 import { waitFor } from '../../../tools/testenv/wait.js';
+import { clients, suffix } from '../ldm-claims/support.js';
+import { controlPlane } from '../setup.js';
 
 export const Gi = 2 ** 30;
 
@@ -107,4 +111,46 @@ export async function cleanup(c: KubeClients, volumes: string[], storageNodes: s
   }
   volumes.length = 0;
   storageNodes.length = 0;
+}
+
+/** One VolumePlacer for a describe block, and what its tests made, removed after each test. */
+export interface PlacerFixture {
+  /** A suffix unique to this run, for names. */
+  readonly run: string;
+  readonly c: KubeClients;
+  readonly volumes: string[];
+  readonly storageNodes: string[];
+  readonly nodes: string[];
+  /** A Ready Node `name` and its LocalStorageNode with `pools` (heartbeat `heartbeat`, default now). */
+  node(name: string, pools: PoolInput[], heartbeat?: Date): Promise<string>;
+}
+
+/** Registers the mocha hooks that start a VolumePlacer before the block, clean up after each test and stop it after the block. */
+export function placerFixture(opts: Omit<VolumePlacerOptions, 'clients' | 'identity'> = {}): PlacerFixture {
+  const run = suffix();
+  let placer: VolumePlacer | undefined;
+  const fixture = {
+    run, volumes: [] as string[], storageNodes: [] as string[], nodes: [] as string[],
+    c: undefined as unknown as KubeClients,
+    async node(name: string, pools: PoolInput[], heartbeat?: Date): Promise<string> {
+      fixture.nodes.push(name);
+      fixture.storageNodes.push(name);
+      await createReadyNode(controlPlane().kubeConfig(), name);
+      await createStorageNode(fixture.c, name, pools, { heartbeat });
+      return name;
+    },
+  };
+  before(async () => {
+    fixture.c = clients();
+    placer = new VolumePlacer({ ...opts, clients: fixture.c, identity: `test-${run}` });
+    await placer.start();
+  });
+  afterEach(async () => {
+    await cleanup(fixture.c, fixture.volumes, fixture.storageNodes);
+    for (const n of fixture.nodes.splice(0)) await fixture.c.rest.request('DELETE', resourcePath(coreResources.nodes, undefined, n)).catch(() => undefined);
+  });
+  after(async () => {
+    await placer?.stop();
+  });
+  return fixture;
 }
