@@ -13,9 +13,10 @@
 import { loamResources, validateLocalDisk, type LocalDisk } from '../api/index.js';
 import type { Logger } from '../common/logger.js';
 import { Controller, isConflict, isNotFound, patchStatus, type EventRecorder, type Informer, type KubeClients, type ReconcileResult } from '../kube/index.js';
-import { LvmError, type Lvm } from './lvm.js';
+import { assessSafety } from '../ldm/safety.js';
+import { LvmError, newPvUuid, type Lvm } from './lvm.js';
 import { probeDiskDevice, pvOfDevice, type ProbedDevice } from './pool-device.js';
-import { isLoamVg, planPool, poolCandidate, type PoolAction } from './pool-plan.js';
+import { isLoamVg, notSafeMessage, planPool, poolCandidate, type PoolAction } from './pool-plan.js';
 import { inPool, pooledMatches, poolStatusPatch, type PooledState } from './pool-status.js';
 
 export const poolFieldManager = 'loam-node-pools';
@@ -157,7 +158,7 @@ export class PoolManager {
     const device = await this.probe(disk);
     const [pvs, vgs] = await Promise.all([this.opts.lvm.pvs({ signal }), this.opts.lvm.vgs({ signal })]);
     const pv = device ? await pvOfDevice(pvs, device.rdev) : undefined;
-    const action = planPool({ disk, nodeName: this.opts.nodeName, facts: device?.facts, pv, vgs });
+    const action = planPool({ disk, nodeName: this.opts.nodeName, facts: device?.facts, pv, vgs, freshPvUuid: newPvUuid() });
     log.debug('pool plan', { action, pv: pv?.pvName });
     try {
       switch (action.kind) {
@@ -168,8 +169,7 @@ export class PoolManager {
           await this.refuse(disk, action, device);
           return;
         case 'pool':
-          await this.pool(disk, action, device!, signal, log);
-          return;
+          return await this.pool(disk, action, device!, signal, log);
       }
     } catch (err) {
       // A stale cache (409) or a disk deleted meanwhile (404): the informer brings the news.
@@ -178,14 +178,32 @@ export class PoolManager {
     }
   }
 
-  private async pool(disk: LocalDisk, plan: Extract<PoolAction, { kind: 'pool' }>, device: ProbedDevice, signal: AbortSignal, log: Logger): Promise<void> {
+  /** Pools the disk; `{ requeue }` when it only wrote the PV UUID record (the next pass, on the new object, goes on). */
+  private async pool(disk: LocalDisk, plan: Extract<PoolAction, { kind: 'pool' }>, device: ProbedDevice, signal: AbortSignal, log: Logger): Promise<ReconcileResult | undefined> {
     const name = disk.metadata!.name!;
     const { lvm } = this.opts;
     const path = device.lvmPath;
+    if (plan.pvcreate && plan.recordPvUuid) {
+      // Loam's own record that Loam makes this PV, written before the PV exists: after a crash
+      // between pvcreate and vgcreate/vgextend, only a bare PV with this UUID is adopted.
+      await patchStatus(this.opts.clients, loamResources.localDisks, { name }, { pvUuid: plan.pvUuid }, { resourceVersion: disk.metadata?.resourceVersion, fieldManager: poolFieldManager });
+      return { requeue: true };
+    }
     try {
       if (plan.pvcreate) {
-        await lvm.pvcreate(path, { signal });
-        log.info('physical volume created', { device: path });
+        try {
+          await lvm.pvcreate(path, { signal, uuid: plan.pvUuid });
+        } catch (err) {
+          // pvcreate refuses (it asks, and stdin says no) when something was written since the probe.
+          const now = err instanceof LvmError ? await this.probe(disk) : undefined;
+          const verdict = now && assessSafety(now.facts);
+          if (verdict && !verdict.safe) {
+            await this.refuse(disk, { kind: 'refuse', code: 'NotSafe', message: notSafeMessage(verdict) }, now);
+            return undefined;
+          }
+          throw err;
+        }
+        log.info('physical volume created', { device: path, uuid: plan.pvUuid });
       }
       if (plan.vg === 'create') {
         await lvm.vgcreate(plan.vgName, [path], { signal });
@@ -209,8 +227,9 @@ export class PoolManager {
     const hadProblem = this.problemsByDisk.delete(name);
     // Not awaited: the next disk need not wait for the report (replicas, which must, await it themselves).
     if (changed || hadProblem) void this.poolsChanged();
-    await this.writeCondition(disk, inPool(plan.vgName, path));
+    await this.writeCondition(disk, inPool(plan.vgName, path), plan.recordPvUuid ? plan.pvUuid : undefined);
     this.settled.set(name, disk.spec.devicePath);
+    return undefined;
   }
 
   private async refuse(disk: LocalDisk, action: Extract<PoolAction, { kind: 'refuse' }>, device: ProbedDevice | undefined): Promise<void> {
@@ -237,12 +256,13 @@ export class PoolManager {
    * Writes the Pooled condition (and InUse) under the object's resourceVersion, once per distinct
    * value: loam-node's publisher may rewrite the condition list, and the two must not take turns.
    */
-  private async writeCondition(disk: LocalDisk, want: PooledState): Promise<void> {
+  private async writeCondition(disk: LocalDisk, want: PooledState, pvUuid?: string): Promise<void> {
     const name = disk.metadata!.name!;
     const key = `${want.status}|${want.reason}|${want.message}`;
     const stateDone = want.status === 'False' || disk.status?.state === 'InUse';
-    if (stateDone && (pooledMatches(disk, want) || this.conditionWritten.get(name) === key)) return;
-    await patchStatus(this.opts.clients, loamResources.localDisks, { name }, poolStatusPatch(disk, want, new Date()), { resourceVersion: disk.metadata?.resourceVersion, fieldManager: poolFieldManager });
+    if (stateDone && !pvUuid && (pooledMatches(disk, want) || this.conditionWritten.get(name) === key)) return;
+    const patch = { ...poolStatusPatch(disk, want, new Date()), ...(pvUuid ? { pvUuid } : {}) };
+    await patchStatus(this.opts.clients, loamResources.localDisks, { name }, patch, { resourceVersion: disk.metadata?.resourceVersion, fieldManager: poolFieldManager });
     this.conditionWritten.set(name, key);
   }
 }

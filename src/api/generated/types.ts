@@ -160,6 +160,8 @@ export interface LocalDiskStatus {
   conditions?: Condition[];
   /** Human-readable details of the current state. */
   message?: string;
+  /** UUID of the LVM physical volume Loam makes, or made, on this disk (LVM's format). loam-node chooses it and writes it here before it runs pvcreate --uuid, so a physical volume in no volume group is adopted only when it carries this UUID (Loam made it and stopped before vgcreate/vgextend); any other is left alone. It also names the disk when its physical volume goes missing from a pool. */
+  pvUuid?: string;
 }
 
 /** Which Available disks of the node match. Every field narrows the match; an empty description matches every Available disk. */

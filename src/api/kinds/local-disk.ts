@@ -63,6 +63,9 @@ export const localDisk: KindDefinition = {
     lastSeen: timeField('When the node agent last saw the disk present.'),
     conditions: conditionsField('disk'),
     message: messageField('Human-readable details of the current state.'),
+    pvUuid: stringField('UUID of the LVM physical volume Loam makes, or made, on this disk (LVM\'s format). loam-node chooses it and writes it here before it runs pvcreate --uuid, '
+      + 'so a physical volume in no volume group is adopted only when it carries this UUID (Loam made it and stopped before vgcreate/vgextend); any other is left alone. '
+      + 'It also names the disk when its physical volume goes missing from a pool.', { maxLength: 38, pattern: '^[A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}$' }),
   }, { typeName: 'LocalDiskStatus' }),
   printerColumns: [
     { name: 'Node', type: 'string', jsonPath: '.spec.nodeName', description: 'Node the disk is attached to.' },

@@ -3,7 +3,8 @@
  * against the real API server, real loop devices and the host's LVM. Claimed disks of two classes
  * become the VGs loam-ssd and loam-hdd with exactly the right PVs; a disk that got a filesystem
  * after it was claimed is not pooled and an event says why; so is a disk put in a foreign VG; a disk
- * pvcreated before a crash is adopted; pvcreate failing on a read-only device is an event with
+ * pvcreated by Loam before a crash (its UUID recorded on the LocalDisk first) is adopted, a bare PV
+ * Loam has no record of is left alone; pvcreate failing on a read-only device is an event with
  * LVM's line and is retried until it works; the LocalStorageNode equals what vgs/pvs print; SIGTERM
  * exits 0 also in the middle of LVM retries; a restart changes nothing.
  *
@@ -12,8 +13,9 @@
  */
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import type { LocalDisk, LocalStorageNode } from '../../../src/api/index.js';
-import type { KubeClients } from '../../../src/kube/index.js';
+import { loamResources, type LocalDisk, type LocalStorageNode } from '../../../src/api/index.js';
+import { patchStatus, type KubeClients } from '../../../src/kube/index.js';
+import { isPvUuid, newPvUuid } from '../../../src/localstorage/lvm.js';
 import { cleanup as cleanupClaims, createClaim, eventsAbout, startController, type RunningController } from '../ldm-claims/support.js';
 import { attachNew, clients, deleteNodeObjects, getDisk, loopDiskName, NodeProcess, run, setRotational, uniqueNodeName, waitForState, waitUntil } from '../ldm-node/support.js';
 import { LoopDevices } from '../udev/support/loop.js';
@@ -35,7 +37,9 @@ describe('Local Storage pools on the host (real loam-node, claim binder, loop de
   let controller: RunningController | undefined;
   let node: NodeProcess | undefined;
   let guarded = false;
-  const disk: Record<'ssd1' | 'ssd2' | 'hdd' | 'fs' | 'crashed' | 'readonly' | 'foreign', TestDisk> = {} as never;
+  const disk: Record<'ssd1' | 'ssd2' | 'hdd' | 'fs' | 'crashed' | 'bare' | 'readonly' | 'foreign', TestDisk> = {} as never;
+  // The UUID loam-node recorded on the crashed disk before its pvcreate.
+  const crashedUuid = newPvUuid();
   // Someone else's VG (not a Loam name) on a claimed disk: Loam must leave it alone.
   const foreignVg = `loamtest-foreign-${nodeName.slice(-6)}`;
 
@@ -57,6 +61,7 @@ describe('Local Storage pools on the host (real loam-node, claim binder, loop de
     await addDisk('hdd', 128, true);
     await addDisk('fs', 64, false);
     await addDisk('crashed', 64, false);
+    await addDisk('bare', 64, false);
     await addDisk('readonly', 64, false);
     await addDisk('foreign', 64, false);
     controller = startController(['--leader-elect', 'false']);
@@ -78,28 +83,33 @@ describe('Local Storage pools on the host (real loam-node, claim binder, loop de
     await loops.cleanup();
   });
 
-  it('claims disks while Local Storage is off; then a filesystem lands on one, another is pvcreated (a crash after pvcreate), a third made read-only, a fourth put in a foreign VG', async function () {
+  it('claims disks while Local Storage is off; then a filesystem lands on one, another is pvcreated by Loam (a crash after pvcreate), a third pvcreated by someone else, a fourth made read-only, a fifth put in a foreign VG', async function () {
     node = new NodeProcess(nodeName, ['--local-storage', 'false']);
     for (const d of Object.values(disk)) await waitForState(c, d.name, 'Available', 20_000, undefined, node);
-    await createClaim(c, claims[0]!, nodeName, { mediaClass: 'SSD', devicePaths: [disk.ssd1.device, disk.ssd2.device, disk.fs.device, disk.crashed.device, disk.readonly.device, disk.foreign.device] });
+    await createClaim(c, claims[0]!, nodeName, { mediaClass: 'SSD', devicePaths: [disk.ssd1.device, disk.ssd2.device, disk.fs.device, disk.crashed.device, disk.bare.device, disk.readonly.device, disk.foreign.device] });
     await createClaim(c, claims[1]!, nodeName, { mediaClass: 'HDD', devicePaths: [disk.hdd.device] });
     for (const d of Object.values(disk)) await waitForState(c, d.name, 'Claimed', 20_000, undefined, node);
     assert.equal(await getStorageNode(c, nodeName), undefined, 'with --local-storage false there is no LocalStorageNode');
 
     await run('mkfs.ext4', ['-q', '-F', disk.fs.device]);
-    await pvcreate(disk.crashed.device);
+    // What loam-node does before a crash: the record first, then pvcreate with that UUID.
+    await patchStatus(c, loamResources.localDisks, { name: disk.crashed.name }, { pvUuid: crashedUuid }, { fieldManager: 'loam-node-pools' });
+    await run('lvm', ['pvcreate', '--uuid', crashedUuid, '--norestorefile', disk.crashed.device]);
+    // A bare PV someone else made: Loam has no record of it.
+    await pvcreate(disk.bare.device);
     // A read-only device: pvcreate fails with LVM's own words until it is writable again.
     await run('blockdev', ['--setro', disk.readonly.device]);
     await pvcreate(disk.foreign.device);
     await run('lvm', ['vgcreate', '--yes', foreignVg, disk.foreign.device]);
     await waitForState(c, disk.fs.name, 'Unavailable', 20_000, 'holds a filesystem (ext4)', node);
     assert.equal((await printedPvs()).get(disk.crashed.device), '', 'the crashed disk is a PV in no VG');
+    assert.equal((await printedPvs()).get(disk.bare.device), '', 'so is the bare one');
     assert.deepEqual((await printedVgs()).filter((v) => v.name.startsWith('loam-')), [], 'no Loam VG yet');
     assert.equal(await node.stop(), 0);
     node = undefined;
   });
 
-  it('with Local Storage on: loam-ssd and loam-hdd hold exactly the claimed empty disks (the crashed one adopted), tagged loam.io, disks InUse', async function () {
+  it('with Local Storage on: loam-ssd and loam-hdd hold exactly the claimed empty disks (the crashed one adopted by its recorded UUID), tagged loam.io, disks InUse', async function () {
     node = new NodeProcess(nodeName, ['--local-storage', 'true']);
     // Generous: on a loaded machine (2 cores shared by several test runs) one LVM command can take seconds.
     for (const d of [disk.ssd1, disk.ssd2, disk.hdd, disk.crashed]) await waitForState(c, d.name, 'InUse', 60_000, undefined, node);
@@ -111,6 +121,9 @@ describe('Local Storage pools on the host (real loam-node, claim binder, loop de
     assert.deepEqual(inVg('loam-ssd'), [disk.ssd1.device, disk.ssd2.device, disk.crashed.device].sort());
     assert.deepEqual(inVg('loam-hdd'), [disk.hdd.device]);
     assert.equal(pvs.has(disk.fs.device), false, 'the disk with a filesystem is not a PV');
+    assert.equal(pvs.get(disk.bare.device), '', 'the bare PV Loam did not make is in no VG still');
+    for (const d of [disk.ssd1, disk.ssd2, disk.hdd]) assert.ok(isPvUuid((await getDisk(c, d.name))?.status?.pvUuid ?? ''), `${d.name} records the UUID of its PV`);
+    assert.equal((await getDisk(c, disk.crashed.name))?.status?.pvUuid, crashedUuid);
     const vgs = (await printedVgs()).filter((v) => v.name.startsWith('loam-'));
     assert.deepEqual(vgs.map((v) => [v.name, v.tags]).sort(), [['loam-hdd', ['loam.io']], ['loam-ssd', ['loam.io']]]);
 
@@ -138,6 +151,18 @@ describe('Local Storage pools on the host (real loam-node, claim binder, loop de
     const pooledCond = lsn.status!.conditions!.find((x) => x.type === 'DisksPooled');
     assert.equal(pooledCond?.status, 'False');
     assert.notEqual((await getDisk(c, disk.fs.name))?.status?.state, 'InUse');
+  });
+
+  it('a bare PV Loam has no record of making is left alone: event, Pooled=False condition, no VG, no record (item 4)', async function () {
+    const ev = await waitUntil('a DiskNotPooled event', async () => (await eventsAbout(c, 'LocalDisk', disk.bare.name)).find((x) => x.reason === 'DiskNotPooled'), 40_000, logs);
+    assert.equal(ev.type, 'Warning');
+    assert.match(ev.note, /is an LVM physical volume in no volume group that Loam did not make/);
+    const d = (await getDisk(c, disk.bare.name))!;
+    const cond = d.status?.conditions?.find((x) => x.type === 'Pooled');
+    assert.equal(cond?.reason, 'ForeignPhysicalVolume');
+    assert.equal(cond?.status, 'False');
+    assert.equal(d.status?.pvUuid, undefined, 'no record is made for a PV Loam did not make');
+    assert.equal((await printedPvs()).get(disk.bare.device), '');
   });
 
   it('a disk that became a PV of a foreign VG after its claim is never touched: event, LocalStorageNode message, VG unchanged', async function () {
