@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { apiVersion, labels, loamResources, nodeLabelValue, type LocalDisk, type LocalDiskNode, type LocalStorageNode, type LocalVolumeReplica } from '../../../src/api/index.js';
+import { apiVersion, labels, loamResources, nodeLabelSelector, nodeLabelValue, type LocalDisk, type LocalDiskNode, type LocalStorageNode, type LocalVolumeReplica } from '../../../src/api/index.js';
 import { resourcePath, type KubeClients } from '../../../src/kube/index.js';
 import { LoopDevices } from '../udev/support/loop.js';
 import { attachNew, clients, loopDiskName, NodeProcess, setRotational, waitForState, waitUntil } from './support.js';
@@ -34,6 +34,7 @@ describe('loam-node with a node name longer than a label value (real process, re
   after(async function () {
     await node?.stop('SIGKILL');
     await loops.cleanup();
+    await c.rest.request('DELETE', resourcePath(loamResources.localDisks), { query: { labelSelector: nodeLabelSelector(nodeName) } }).catch(() => undefined);
     for (const [ref, name] of [[loamResources.localVolumeReplicas, replicaName], [loamResources.localDisks, loopDiskName(nodeName, blankFile)], [loamResources.localDiskNodes, nodeName], [loamResources.localStorageNodes, nodeName]] as const) {
       await c.rest.request('PATCH', resourcePath(ref, undefined, name), { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json' }).catch(() => undefined);
       await c.rest.request('DELETE', resourcePath(ref, undefined, name)).catch(() => undefined);
@@ -45,7 +46,9 @@ describe('loam-node with a node name longer than a label value (real process, re
     assert.equal(disk.spec.nodeName, nodeName);
     assert.equal(disk.metadata?.labels?.[labels.node], nodeLabelValue(nodeName));
     const selected = await c.rest.request<{ items: LocalDisk[] }>('GET', resourcePath(loamResources.localDisks), { query: { labelSelector: `${labels.node}=${nodeLabelValue(nodeName)}` } });
-    assert.deepEqual(selected.items.map((d) => d.metadata?.name), [disk.metadata?.name]);
+    // Other loop devices of the host (other tests) are this node's disks too: all of them, and only them, are selected.
+    assert.ok(selected.items.some((d) => d.metadata?.name === disk.metadata?.name));
+    assert.deepEqual(selected.items.filter((d) => d.spec.nodeName !== nodeName), []);
   });
 
   it('writes its LocalDiskNode and LocalStorageNode, labelled the same way', async function () {
