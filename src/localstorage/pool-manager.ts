@@ -58,6 +58,8 @@ export class PoolManager {
   private readonly conditionWritten = new Map<string, string>();
   /** VGs whose activation failed, with LVM's line. */
   private readonly activationErrors = new Map<string, string>();
+  /** Missing PVs (UUID) whose disk has had its PhysicalVolumeMissing event. */
+  private readonly missingReported = new Set<string>();
   private activationRetry?: NodeJS.Timeout;
   private recheckTimer?: NodeJS.Timeout;
   private stopped = false;
@@ -100,7 +102,12 @@ export class PoolManager {
     return new Map(this.activationErrors);
   }
 
-  /** `vgchange -ay` of every Loam VG; a failure is retried every 30 s and keeps the node NotReady meanwhile. */
+  /**
+   * `vgchange -ay` of every Loam VG; a failure is retried every 30 s and keeps the node NotReady
+   * meanwhile. A VG with a missing PV is not a failure of the node: vgchange activates the LVs that
+   * lie wholly on present PVs (and fails for the others), the pool is reported Degraded, the missing
+   * disks get an event, and activation is tried again every 30 s (the disk may come back).
+   */
   private async activateVgs(): Promise<void> {
     const log = this.opts.logger;
     let vgs;
@@ -119,11 +126,42 @@ export class PoolManager {
         this.activationErrors.delete(vg.name);
         log.info('volume group active', { vg: vg.name, pvs: vg.pvCount, lvs: vg.lvCount });
       } catch (err) {
+        if ((vg.missingPvCount ?? 0) > 0) {
+          this.activationErrors.delete(vg.name);
+          log.warn('volume group active in part: a physical volume is missing', { vg: vg.name, missing: vg.missingPvCount, error: lvmLine(err) });
+          continue;
+        }
         this.activationErrors.set(vg.name, lvmLine(err));
         log.error('cannot activate volume group', { vg: vg.name, error: (err as Error).message });
       }
     }
-    if (this.activationErrors.size > 0) this.retryActivation();
+    const degraded = vgs.some((vg) => (vg.missingPvCount ?? 0) > 0);
+    if (degraded) await this.reportMissingPvs();
+    if (this.activationErrors.size > 0 || degraded) this.retryActivation();
+  }
+
+  /** A Warning event on each LocalDisk whose PV (by the UUID it recorded) a Loam VG misses, once per disk. */
+  private async reportMissingPvs(): Promise<void> {
+    let pvs;
+    try {
+      pvs = await this.opts.lvm.pvs();
+    } catch (err) {
+      this.opts.logger.warn('cannot list physical volumes to name the missing ones', { error: lvmLine(err) });
+      return;
+    }
+    const disks = this.opts.informer.cache.list();
+    for (const pv of pvs.filter((p) => p.missing && p.vgName !== '')) {
+      if (this.missingReported.has(pv.uuid)) continue;
+      const disk = disks.find((d) => d.status?.pvUuid === pv.uuid);
+      this.opts.logger.warn('physical volume missing', { vg: pv.vgName, uuid: pv.uuid, disk: disk?.metadata?.name });
+      if (!disk) continue;
+      this.missingReported.add(pv.uuid);
+      void this.opts.recorder.record(disk, {
+        type: 'Warning', reason: 'PhysicalVolumeMissing', action: 'Activate',
+        note: `the physical volume of this disk (${pv.uuid}) is missing from volume group ${pv.vgName}: pool ${pv.vgName} is Degraded; volumes wholly on its other disks keep working. `
+          + `Bring the disk back, or give it up with vgreduce --removemissing ${pv.vgName} (the volumes on it are lost)`,
+      });
+    }
   }
 
   private retryActivation(): void {

@@ -60,22 +60,38 @@ export interface StorageNodeReport {
 
 const maxMessage = 1500;
 
+/**
+ * One pool per Loam VG. A VG with a missing PV is `Degraded`: the missing disks are named (by the
+ * PV UUID each LocalDisk recorded), and its free space is 0, because LVM allocates nothing in a VG
+ * while a PV is missing, so placement must not send new volumes there.
+ */
 export function buildPools(snapshot: LvmSnapshot, diskOfPv: (pv: PvReport) => string | undefined): StoragePool[] {
   const order = (vg: VgReport): number => mediaClasses.indexOf(classOfVgName(vg.name)!);
   return snapshot.vgs
     .filter(isLoamVg)
     .sort((a, b) => order(a) - order(b))
-    .map((vg) => ({
-      name: vg.name,
-      mediaClass: classOfVgName(vg.name)!,
-      vgName: vg.name,
-      totalBytes: vg.sizeBytes,
-      freeBytes: vg.freeBytes,
-      volumeCount: snapshot.lvs.filter((lv) => lv.vgName === vg.name && lv.tags.includes(loamTag)).length,
-      disks: [...new Set(snapshot.pvs.filter((pv) => pv.vgName === vg.name).map(diskOfPv).filter((d): d is string => d !== undefined))].sort(),
-      total: formatCapacity(vg.sizeBytes),
-      free: formatCapacity(vg.freeBytes),
-    }));
+    .map((vg) => {
+      const missing = snapshot.pvs.filter((pv) => pv.vgName === vg.name && pv.missing).map((pv) => diskOfPv(pv) ?? `pv ${pv.uuid}`).sort();
+      const degraded = missing.length > 0 || (vg.missingPvCount ?? 0) > 0;
+      const freeBytes = degraded ? 0 : vg.freeBytes;
+      return {
+        name: vg.name,
+        mediaClass: classOfVgName(vg.name)!,
+        vgName: vg.name,
+        totalBytes: vg.sizeBytes,
+        freeBytes,
+        volumeCount: snapshot.lvs.filter((lv) => lv.vgName === vg.name && lv.tags.includes(loamTag)).length,
+        disks: [...new Set(snapshot.pvs.filter((pv) => pv.vgName === vg.name).map(diskOfPv).filter((d): d is string => d !== undefined))].sort(),
+        total: formatCapacity(vg.sizeBytes),
+        free: formatCapacity(freeBytes),
+        state: degraded ? 'Degraded' : 'Ready',
+        ...(degraded ? {
+          missingDisks: missing,
+          message: truncate(`${missing.length > 0 ? missing.join(', ') : `${vg.missingPvCount} physical volume(s)`} missing: volumes wholly on the other disks keep working; `
+            + `nothing new is allocated in ${vg.name} until the disk returns, or is given up with vgreduce --removemissing ${vg.name} (which loses the volumes on it)`),
+        } : {}),
+      };
+    });
 }
 
 export function buildStorageNodeReport(input: StorageNodeInput): StorageNodeReport {
@@ -84,7 +100,8 @@ export function buildStorageNodeReport(input: StorageNodeInput): StorageNodeRepo
     ? `cannot read the volume groups: ${input.lvmError ?? 'unknown error'}`
     : [...input.activationFailures].map(([vg, line]) => vg === '*' ? `cannot list volume groups to activate them: ${line}` : `volume group ${vg} cannot be activated: ${line}`).join('; ') || undefined;
   const problemText = input.problems.map((p) => `${p.disk} (${p.device}): ${p.message}`).join('; ');
-  const message = [notReady, problemText ? `disks not pooled: ${problemText}` : undefined].filter((m) => m).join('; ');
+  const degradedText = pools.filter((p) => p.state === 'Degraded').map((p) => `pool ${p.name} is Degraded: ${p.message ?? ''}`).join('; ');
+  const message = [notReady, degradedText || undefined, problemText ? `disks not pooled: ${problemText}` : undefined].filter((m) => m).join('; ');
   const conditions: StorageNodeReport['conditions'] = [
     notReady
       ? { type: 'Ready', status: 'False', reason: input.lvm ? 'ActivationFailed' : 'LvmFailed', message: truncate(notReady) }
@@ -92,6 +109,9 @@ export function buildStorageNodeReport(input: StorageNodeInput): StorageNodeRepo
     problemText
       ? { type: 'DisksPooled', status: 'False', reason: 'DisksNotPooled', message: truncate(`${input.problems.length} claimed disk(s) not pooled: ${problemText}`) }
       : { type: 'DisksPooled', status: 'True', reason: 'AllPooled', message: 'every disk claimed for local-storage is in its pool' },
+    degradedText
+      ? { type: 'PoolsComplete', status: 'False', reason: 'PhysicalVolumeMissing', message: truncate(degradedText) }
+      : { type: 'PoolsComplete', status: 'True', reason: 'AllPresent', message: 'every physical volume of every pool is present' },
   ];
   return {
     state: notReady ? 'NotReady' : 'Ready',

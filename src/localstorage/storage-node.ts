@@ -150,21 +150,27 @@ export class StorageNodeReporter {
     return undefined;
   }
 
-  /** PV → LocalDisk name, by device number (LVM may name a device by another path than loam-node). */
+  /**
+   * PV → LocalDisk name: by device number (LVM may name a device by another path than loam-node),
+   * and for a missing PV (no device) by the PV UUID the LocalDisk recorded when it was pooled.
+   */
   private async diskNamer(pvs: PvReport[]): Promise<(pv: PvReport) => string | undefined> {
     const byRdev = new Map<number, string>();
+    const byUuid = new Map<string, string>();
     for (const disk of this.opts.informer.cache.list()) {
-      if (disk.spec.nodeName !== this.opts.nodeName || disk.status?.state === 'Offline') continue;
+      if (disk.spec.nodeName !== this.opts.nodeName) continue;
+      if (disk.status?.pvUuid) byUuid.set(disk.status.pvUuid, disk.metadata!.name!);
+      if (disk.status?.state === 'Offline') continue;
       const rdev = await deviceNumber(disk.spec.devicePath);
       if (rdev !== undefined) byRdev.set(rdev, disk.metadata!.name!);
     }
     const byPv = new Map<string, string>();
     for (const pv of pvs) {
-      const rdev = await deviceNumber(pv.pvName);
-      const name = rdev === undefined ? undefined : byRdev.get(rdev);
-      if (name) byPv.set(pv.pvName, name);
+      const rdev = pv.missing ? undefined : await deviceNumber(pv.pvName);
+      const name = rdev === undefined ? byUuid.get(pv.uuid) : byRdev.get(rdev);
+      if (name) byPv.set(pv.uuid || pv.pvName, name);
     }
-    return (pv) => byPv.get(pv.pvName);
+    return (pv) => byPv.get(pv.uuid || pv.pvName);
   }
 
   private async write(report: StorageNodeReport, heartbeat: boolean): Promise<void> {

@@ -264,6 +264,9 @@ export interface LocalStorageNodeSpec {
 /** Ready: the node agent runs and its volume groups are active. NotReady: volumes cannot be placed here. */
 export type LocalStorageNodeState = 'Ready' | 'NotReady';
 
+/** Ready: every physical volume of the pool is present. Degraded: some are missing (missingDisks); volumes whose LVs lie wholly on present disks keep working, LVM allocates nothing new in the VG (freeBytes is then 0) until the disk returns or is removed from the VG (vgreduce --removemissing). */
+export type StoragePoolState = 'Ready' | 'Degraded';
+
 /** One LVM pool: the volume group of one media class on this node. */
 export interface StoragePool {
   /** Pool name, e.g. loam-ssd. */
@@ -284,6 +287,12 @@ export interface StoragePool {
   total?: string;
   /** freeBytes in binary units (Ki, Mi, Gi, Ti, Pi), e.g. "1.8Ti", for people and printer columns; written by the controller from the byte count, which is the source of truth. */
   free?: string;
+  /** Ready: every physical volume of the pool is present. Degraded: some are missing (missingDisks); volumes whose LVs lie wholly on present disks keep working, LVM allocates nothing new in the VG (freeBytes is then 0) until the disk returns or is removed from the VG (vgreduce --removemissing). */
+  state?: StoragePoolState;
+  /** Disks whose physical volume the pool's VG records but LVM cannot find. */
+  missingDisks?: string[];
+  /** Why the pool is Degraded and what to do. */
+  message?: string;
 }
 
 /** An LV tagged loam.io in a Loam volume group that no LocalVolumeReplica of this node owns. Loam never removes it. */

@@ -13,6 +13,11 @@ const pool = objectField('One LVM pool: the volume group of one media class on t
   disks: arrayField(stringField('Name of a LocalDisk.', { maxLength: maxNameLength }), 'LocalDisks that are physical volumes of the pool.', { maxItems: 256, listType: 'set' }),
   total: capacityStringField('totalBytes'),
   free: capacityStringField('freeBytes'),
+  state: enumField(['Ready', 'Degraded'], 'Ready: every physical volume of the pool is present. Degraded: some are missing (missingDisks); volumes whose LVs lie wholly on present disks keep working, '
+    + 'LVM allocates nothing new in the VG (freeBytes is then 0) until the disk returns or is removed from the VG (vgreduce --removemissing).', { typeName: 'StoragePoolState' }),
+  missingDisks: arrayField(stringField('Name of a LocalDisk, or "pv <UUID>" where no LocalDisk records that physical volume.', { maxLength: maxNameLength }),
+    'Disks whose physical volume the pool\'s VG records but LVM cannot find.', { maxItems: 256, listType: 'set' }),
+  message: messageField('Why the pool is Degraded and what to do.'),
 }, { required: ['name', 'mediaClass'], typeName: 'StoragePool' });
 
 const unownedVolume = objectField('An LV tagged loam.io in a Loam volume group that no LocalVolumeReplica of this node owns. Loam never removes it.', {

@@ -24,13 +24,36 @@ describe('LocalStorageNode report', () => {
     });
     assert.equal(report.state, 'Ready');
     assert.deepEqual(report.pools, [
-      { name: 'loam-hdd', mediaClass: 'HDD', vgName: 'loam-hdd', totalBytes: 10 * GiB, freeBytes: 10 * GiB, volumeCount: 0, disks: ['n1-d'], total: '10Gi', free: '10Gi' },
-      { name: 'loam-ssd', mediaClass: 'SSD', vgName: 'loam-ssd', totalBytes: 2 * GiB, freeBytes: GiB, volumeCount: 1, disks: ['n1-b', 'n1-c'], total: '2Gi', free: '1Gi' },
+      { name: 'loam-hdd', mediaClass: 'HDD', vgName: 'loam-hdd', totalBytes: 10 * GiB, freeBytes: 10 * GiB, volumeCount: 0, disks: ['n1-d'], total: '10Gi', free: '10Gi', state: 'Ready' },
+      { name: 'loam-ssd', mediaClass: 'SSD', vgName: 'loam-ssd', totalBytes: 2 * GiB, freeBytes: GiB, volumeCount: 1, disks: ['n1-b', 'n1-c'], total: '2Gi', free: '1Gi', state: 'Ready' },
     ]);
     assert.equal(report.poolClasses, 'HDD,SSD');
     assert.equal(report.free, '11Gi');
     assert.equal(report.message, undefined);
-    assert.deepEqual(report.conditions.map((c) => [c.type, c.status]), [['Ready', 'True'], ['DisksPooled', 'True']]);
+    assert.deepEqual(report.conditions.map((c) => [c.type, c.status]), [['Ready', 'True'], ['DisksPooled', 'True'], ['PoolsComplete', 'True']]);
+  });
+
+  it('a pool with a missing PV is Degraded, names the missing disk (by its recorded PV UUID), offers no free space; the node stays Ready (item 14)', () => {
+    const missing: PvReport = { pvName: '[unknown]', vgName: 'loam-ssd', sizeBytes: GiB, freeBytes: 0, uuid: 'uuid-c', missing: true };
+    const unrecorded: PvReport = { ...missing, uuid: 'uuid-z' };
+    const byUuid: Record<string, string> = { 'uuid-c': 'n1-c' };
+    const report = buildStorageNodeReport({
+      lvm: { vgs: [{ ...vg('loam-ssd', 2 * GiB, GiB), pvCount: 3, missingPvCount: 2 }, vg('loam-hdd', GiB, GiB)], pvs: [pv('/dev/sdb', 'loam-ssd'), missing, unrecorded, pv('/dev/sdd', 'loam-hdd')], lvs: [lv('pvc-1', 'loam-ssd')] },
+      diskOfPv: (p) => (p.missing ? byUuid[p.uuid] : names[p.pvName]),
+      activationFailures: new Map(), problems: [],
+    });
+    assert.equal(report.state, 'Ready', 'volumes on the present disks keep being served');
+    const ssd = report.pools.find((p) => p.name === 'loam-ssd')!;
+    assert.equal(ssd.state, 'Degraded');
+    assert.deepEqual(ssd.missingDisks, ['n1-c', 'pv uuid-z']);
+    assert.equal(ssd.freeBytes, 0, 'LVM allocates nothing in a VG with a missing PV');
+    assert.equal(ssd.volumeCount, 1);
+    assert.match(ssd.message!, /n1-c, pv uuid-z missing: volumes wholly on the other disks keep working; .*vgreduce --removemissing loam-ssd/);
+    assert.equal(report.pools.find((p) => p.name === 'loam-hdd')!.state, 'Ready');
+    assert.match(report.message!, /pool loam-ssd is Degraded: n1-c/);
+    const cond = report.conditions.find((c) => c.type === 'PoolsComplete')!;
+    assert.deepEqual([cond.status, cond.reason], ['False', 'PhysicalVolumeMissing']);
+    assert.equal(report.conditions.find((c) => c.type === 'Ready')!.status, 'True');
   });
 
   it('no pools yet: Ready with no classes and 0 free', () => {
