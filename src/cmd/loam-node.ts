@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { componentLogger, setLogLevel } from '../common/logger.js';
-import { createKubeClients, loadKubeConfig } from '../kube/index.js';
+import { createKubeClients, loadKubeConfig, SharedInformers } from '../kube/index.js';
 import { DiskNodeAgent } from '../ldm/node-agent.js';
 import { LocalStorageAgent } from '../localstorage/node-agent.js';
 import { serveCsiEndpoint, type RunningCsiEndpoint } from '../csi/endpoint.js';
@@ -56,15 +56,18 @@ async function main(): Promise<void> {
   if (!nodeName) throw new Error('--node-name (or LOAM_NODE_NAME) is required: the name of the Kubernetes Node this agent runs on');
   const clients = createKubeClients(loadKubeConfig({ kubeconfigPath: values.kubeconfig }));
   const heartbeatMs = seconds(values, 'heartbeat-seconds');
+  // One informer per kind and selector for the whole process: the agents and the CSI service share them.
+  const informers = new SharedInformers(clients.rest);
   const agent = new DiskNodeAgent({
     clients,
+    informers,
     nodeName,
     includeLoop: values['include-loop']!,
     resyncMs: seconds(values, 'resync-seconds'),
     smartIntervalMs: seconds(values, 'smart-interval-seconds', true),
     heartbeatMs,
   });
-  const localStorage = bool(values, 'local-storage') ? new LocalStorageAgent({ clients, nodeName, heartbeatMs, resyncMs: seconds(values, 'resync-seconds') }) : undefined;
+  const localStorage = bool(values, 'local-storage') ? new LocalStorageAgent({ clients, informers, nodeName, heartbeatMs, resyncMs: seconds(values, 'resync-seconds') }) : undefined;
   let stopping = false;
   let csi: RunningCsiEndpoint | undefined;
   const shutdown = (signal: string): void => {
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
   await agent.start();
   await localStorage?.start();
   if (values['csi-endpoint']) {
-    csi = await serveCsiEndpoint({ endpoint: values['csi-endpoint'], node: createNodeService({ nodeName, clients }) });
+    csi = await serveCsiEndpoint({ endpoint: values['csi-endpoint'], node: createNodeService({ nodeName, clients, informers }) });
     log.info('serving the CSI node service', { endpoint: values['csi-endpoint'] });
   }
   log.info('loam-node running', { node: nodeName, localStorage: localStorage !== undefined });

@@ -9,7 +9,7 @@
 import { mkdir, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { componentLogger, type Logger } from '../common/logger.js';
-import { sleep, type KubeClients } from '../kube/index.js';
+import { sleep, type KubeClients, type SharedInformers } from '../kube/index.js';
 import { Lvm } from '../localstorage/lvm.js';
 import { failedPrecondition, notFound, unavailable } from './errors.js';
 import type { NodeExpandVolumeRequest } from './generated/csi/v1/NodeExpandVolumeRequest.js';
@@ -36,6 +36,8 @@ import { int64ToNumber, requireFields, supportedFsTypes, topologyKey, type FsTyp
 export const nodeCapabilities = ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'VOLUME_CONDITION', 'SINGLE_NODE_MULTI_WRITER'] as const;
 
 export interface NodeServiceOptions {
+  /** The process's shared informers (loam-node's replica reconciler watches the same replicas). */
+  informers?: SharedInformers;
   nodeName: string;
   clients: KubeClients;
   lvm?: Pick<Lvm, 'findLv'>;
@@ -77,7 +79,7 @@ class LoamNodeService implements CsiNodeService {
     this.log = opts.logger ?? componentLogger('csi-node');
     // Without the Local Storage agent's door (its pool disks) LVM is shown no device: no LV is Loam's here.
     this.lvm = opts.lvm ?? new Lvm({ logger: this.log, devices: async () => [] });
-    this.devices = new ReplicaDevices(opts.clients, opts.nodeName, this.log);
+    this.devices = new ReplicaDevices(opts.clients, opts.nodeName, this.log, opts.informers);
     this.expandWaitMs = opts.expandWaitMs ?? 60_000;
   }
 

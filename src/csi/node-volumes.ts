@@ -4,8 +4,8 @@
  * this node's replicas; a miss falls back to one direct read, because the replica may have been
  * made a moment ago and the watch not have brought it yet (read-after-create).
  */
-import { labels, loamResources, localVolumeReplicaName, type LocalVolumeReplica } from '../api/index.js';
-import { Informer, isNotFound, resourcePath, type KubeClients } from '../kube/index.js';
+import { loamResources, localVolumeReplicaName, nodeLabelSelector, type LocalVolumeReplica } from '../api/index.js';
+import { informerFor, isNotFound, resourcePath, type Informer, type KubeClients, type SharedInformers } from '../kube/index.js';
 import type { Logger } from '../common/logger.js';
 import { notFound, unavailable } from './errors.js';
 
@@ -17,12 +17,10 @@ export interface VolumeDevice {
 export class ReplicaDevices {
   private readonly informer: Informer<LocalVolumeReplica>;
 
-  constructor(private readonly clients: KubeClients, private readonly nodeName: string, logger: Logger) {
-    this.informer = new Informer<LocalVolumeReplica>(clients.rest, {
-      resource: loamResources.localVolumeReplicas,
-      labelSelector: `${labels.node}=${nodeName}`,
-      logger,
-    });
+  constructor(private readonly clients: KubeClients, private readonly nodeName: string, logger: Logger, informers?: SharedInformers) {
+    // Shared with the replica reconciler of the same process, when it runs there.
+    const replicas = { resource: loamResources.localVolumeReplicas, labelSelector: nodeLabelSelector(nodeName), logger };
+    this.informer = informerFor<LocalVolumeReplica>(clients.rest, replicas, informers);
   }
 
   async start(timeoutMs = 60_000): Promise<void> {
