@@ -125,4 +125,7 @@ fi
 rm -rf "$out"
 mv "$out.partial.$$.done" "$out"
 touch "$out/complete"
+# Keep the three newest images (about 85 MB each); base layers stay until their inputs change.
+find "$cache_root" -mindepth 2 -maxdepth 2 -name complete -path "$cache_root/????????????????/complete" -printf '%T@ %h\n' |
+  sort -rn | tail -n +4 | while read -r _ old; do rm -rf "$old"; done
 echo "$archive"
