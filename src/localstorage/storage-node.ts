@@ -15,7 +15,7 @@
  */
 import { apiVersion, labels, loamResources, nodeLabelValue, type Condition, type LocalDisk, type LocalStorageNode, type LocalStorageNodeStatus } from '../api/index.js';
 import type { Logger } from '../common/logger.js';
-import { isNotFound, patchStatus, serverSideApply, type Informer, type KubeClients } from '../kube/index.js';
+import { Backoff, isNotFound, patchStatus, serverSideApply, type Informer, type KubeClients } from '../kube/index.js';
 import { stableJson } from '../ldm/disk-status.js';
 import type { Lvm, PvReport } from './lvm.js';
 import { deviceNumber } from './pool-device.js';
@@ -58,6 +58,13 @@ export class StorageNodeReporter {
   private changes = 0;
   private fullReadDue = true;
   private settleTimer?: NodeJS.Timeout;
+  /**
+   * A heartbeat that could not be written is tried again after 1 s doubling to 5 s, not a whole
+   * period later: after an API server outage the node is shown alive within seconds of its return,
+   * so placement (which turns away nodes with a stale heartbeat) takes new volumes again at once.
+   */
+  private readonly heartbeatRetry = new Backoff({ baseMs: 1000, maxMs: 5000, jitter: 0.2 });
+  private heartbeatRetryTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: StorageNodeReporterOptions) {}
 
@@ -71,6 +78,7 @@ export class StorageNodeReporter {
     this.stopped = true;
     clearInterval(this.heartbeat);
     clearTimeout(this.settleTimer);
+    clearTimeout(this.heartbeatRetryTimer);
     await this.runner.idle();
   }
 
@@ -105,8 +113,14 @@ export class StorageNodeReporter {
     if (fullRead) this.fullReadDue = true;
     try {
       await this.schedule(heartbeat);
+      if (heartbeat) this.heartbeatRetry.reset();
     } catch (err) {
       this.opts.logger.warn('could not update LocalStorageNode', { error: (err as Error).message });
+      if (heartbeat && !this.stopped) {
+        clearTimeout(this.heartbeatRetryTimer);
+        this.heartbeatRetryTimer = setTimeout(() => void this.report(true, false), this.heartbeatRetry.next());
+        this.heartbeatRetryTimer.unref();
+      }
     }
   }
 
