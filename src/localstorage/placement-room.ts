@@ -59,6 +59,8 @@ export interface RoomSources {
   now?(): number;
   /** Heartbeat age after which a node gets no new volumes (default defaultStaleAfterMs). */
   staleAfterMs?: number;
+  /** Room already counted, reused while the node's inputs are unchanged (only when no ledger is given). */
+  roomMemo?: RoomMemo;
 }
 
 export type PoolRoom =
@@ -89,33 +91,81 @@ export function poolRoom(nodeName: string, poolClass: MediaClass, sources: RoomS
   const pool = lsn?.status?.pools?.find((p) => p.mediaClass === poolClass);
   if (!pool) return { ok: false, why: 'noPool', reason: `the node has no ${poolClass} pool` };
   const poolName = poolNameOf(pool);
-  const inPool = (name: string | undefined): boolean => name === poolName || name === pool.name;
-  // By volume name: the replica's own name follows a naming scheme, the volume's does not change.
-  const replicas = new Map<string, { capacityBytes: number; allocatedBytes: number }>();
+  const memo = opts.ledger ? undefined : sources.roomMemo;
+  const remembered = memo?.get(nodeName, poolClass, pool);
+  if (remembered !== undefined) return { ok: true, pool, poolName, availableBytes: remembered };
+  // This runs for every candidate node of every extender request the memo cannot answer: plain
+  // loops and sums, no closures; a Map only when the ledger holds promises for the node.
+  let ledger: Map<string, number> | undefined;
+  for (const e of opts.ledger?.entriesOn(nodeName) ?? []) {
+    if (e.poolName === poolName || e.poolName === pool.name) (ledger ??= new Map()).set(e.volumeName, Math.max(e.capacityBytes, ledger.get(e.volumeName) ?? 0));
+  }
+  // Each volume once, by its name (a replica's own name follows a naming scheme; the volume's does not change).
+  const seen = new Set<string>();
+  let promised = 0;
+  let placed = 0;
   for (const r of sources.replicasOnNode(nodeName)) {
-    if (!inPool(r.spec?.poolName) || !r.spec?.volumeName) continue;
-    replicas.set(r.spec.volumeName, { capacityBytes: r.spec.capacityBytes ?? 0, allocatedBytes: r.status?.allocatedBytes ?? 0 });
+    const volumeName = r.spec?.volumeName;
+    const replicaPool = r.spec?.poolName;
+    if (!volumeName || (replicaPool !== poolName && replicaPool !== pool.name) || seen.has(volumeName)) continue;
+    seen.add(volumeName);
+    const capacity = ledger ? Math.max(r.spec?.capacityBytes ?? 0, ledger.get(volumeName) ?? 0) : r.spec?.capacityBytes ?? 0;
+    promised += Math.max(0, capacity - (r.status?.allocatedBytes ?? 0));
+    placed += capacity;
   }
   for (const v of sources.volumesPlacedOn(nodeName)) {
     const name = v.metadata?.name;
-    if (!name || v.metadata?.deletionTimestamp || v.spec?.poolClass !== poolClass || replicas.has(name)) continue;
-    replicas.set(name, { capacityBytes: v.spec.capacityBytes ?? 0, allocatedBytes: 0 });
+    if (!name || v.metadata?.deletionTimestamp || v.spec?.poolClass !== poolClass || seen.has(name)) continue;
+    seen.add(name);
+    const capacity = ledger ? Math.max(v.spec.capacityBytes ?? 0, ledger.get(name) ?? 0) : v.spec.capacityBytes ?? 0;
+    promised += capacity;
+    placed += capacity;
   }
-  for (const e of opts.ledger?.entriesOn(nodeName) ?? []) {
-    if (!inPool(e.poolName)) continue;
-    const known = replicas.get(e.volumeName);
-    if (!known) replicas.set(e.volumeName, { capacityBytes: e.capacityBytes, allocatedBytes: 0 });
-    else known.capacityBytes = Math.max(known.capacityBytes, e.capacityBytes);
-  }
-  let promised = 0;
-  let placed = 0;
-  for (const r of replicas.values()) {
-    promised += Math.max(0, r.capacityBytes - r.allocatedBytes);
-    placed += r.capacityBytes;
+  for (const [volumeName, capacity] of ledger ?? []) {
+    if (seen.has(volumeName)) continue;
+    promised += capacity;
+    placed += capacity;
   }
   const free = (pool.freeBytes ?? 0) - promised;
   const availableBytes = pool.totalBytes === undefined ? free : Math.min(free, pool.totalBytes - placed);
+  memo?.set(nodeName, poolClass, pool, availableBytes);
   return { ok: true, pool, poolName, availableBytes };
+}
+
+/**
+ * Room counted per node and class, kept while the node's inputs stay the same: the extender counts
+ * every candidate node in every request, and most nodes have not changed since the last one. The
+ * owner of the caches calls `forget(node)` when a replica on the node or a volume placed on it
+ * changes (src/scheduler-plugin/cache-view.ts does, from informer events, which come after the
+ * cache has the change); a new LocalStorageNode report is seen by its pool object's identity
+ * (informers replace objects, never change them). An entry also expires after `maxAgeMs`, so a
+ * change that reached no `forget` is counted again soon anyway.
+ */
+export class RoomMemo {
+  private readonly byNode = new Map<string, Map<MediaClass, { pool: RoomPool; availableBytes: number; at: number }>>();
+
+  constructor(private readonly maxAgeMs = 5_000, private readonly now: () => number = Date.now) {}
+
+  get(nodeName: string, poolClass: MediaClass, pool: RoomPool): number | undefined {
+    const entry = this.byNode.get(nodeName)?.get(poolClass);
+    if (!entry || entry.pool !== pool || this.now() - entry.at > this.maxAgeMs) return undefined;
+    return entry.availableBytes;
+  }
+
+  set(nodeName: string, poolClass: MediaClass, pool: RoomPool, availableBytes: number): void {
+    let classes = this.byNode.get(nodeName);
+    if (!classes) this.byNode.set(nodeName, (classes = new Map()));
+    classes.set(poolClass, { pool, availableBytes, at: this.now() });
+  }
+
+  forget(nodeName: string | undefined): void {
+    if (nodeName !== undefined) this.byNode.delete(nodeName);
+  }
+
+  /** Nodes with something remembered. */
+  get size(): number {
+    return this.byNode.size;
+  }
 }
 
 /** The pool of `poolClass` on `nodeName` as a placement candidate; undefined when the node cannot take a new volume of the class. */

@@ -5,6 +5,7 @@
 import type { KubernetesObject, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { loamResources } from '../api/resources.js';
 import { coreResources, fieldIndex, Informer, type RestClient } from '../kube/index.js';
+import { RoomMemo } from '../localstorage/placement-room.js';
 import { selectedNodeAnnotation, type ClusterView, type ReplicaView, type StorageNodeView, type VolumeView } from './view.js';
 
 type K<T> = T & KubernetesObject;
@@ -18,6 +19,8 @@ export class InformerView implements ClusterView {
   readonly replicas: Informer<K<ReplicaView>>;
   /** Heartbeat age after which a node gets no new volumes (node-liveness.ts); undefined: the default. */
   readonly staleAfterMs?: number;
+  /** Each node's counted room, forgotten when a replica on it or a volume placed on it changes. */
+  readonly roomMemo = new RoomMemo();
 
   constructor(rest: RestClient, opts: { staleAfterMs?: number } = {}) {
     this.staleAfterMs = opts.staleAfterMs;
@@ -30,6 +33,21 @@ export class InformerView implements ClusterView {
     this.volumes = new Informer(rest, { resource: loamResources.localVolumes, indexers: { placedNode: (v: VolumeView) => v.spec?.replicaNodes ?? [] } });
     this.nodes = new Informer(rest, { resource: loamResources.localStorageNodes, indexers: { node: fieldIndex((n: StorageNodeView) => n.spec?.nodeName ?? n.metadata?.name) } });
     this.replicas = new Informer(rest, { resource: loamResources.localVolumeReplicas, indexers: { node: fieldIndex((r: ReplicaView) => r.spec?.nodeName) } });
+    this.forgetRoomOnChange();
+  }
+
+  /** Every change that can move a node's room makes the memo count that node again. */
+  private forgetRoomOnChange(): void {
+    const memo = this.roomMemo;
+    const watch = <T extends KubernetesObject>(informer: Informer<T>, nodesOf: (o: T) => Array<string | undefined>): void => {
+      const forget = (o: T): void => nodesOf(o).forEach((n) => memo.forget(n));
+      informer.on('add', forget);
+      informer.on('update', (o, old) => { forget(o); forget(old); });
+      informer.on('delete', forget);
+    };
+    watch(this.replicas, (r) => [r.spec?.nodeName]);
+    watch(this.volumes, (v) => v.spec?.replicaNodes ?? []);
+    watch(this.nodes, (n) => [n.spec?.nodeName ?? n.metadata?.name]);
   }
 
   private all(): Informer<KubernetesObject>[] {

@@ -99,6 +99,35 @@ describe('loam-scheduler: the real kube-scheduler with the Loam extender', funct
     await waitFor('the big claim to get the node that reports again', async () => (await fx.selectedNode(ns, 'big')) === 'silent', 30_000);
   });
 
+  it('counts a replica or a placed volume that appears on a node in the next request (the room memo forgets the node)', async () => {
+    await fx.storageNode('memo-1', [{ mediaClass: 'SSD', totalGi: 10, freeGi: 10 }]);
+    const ns = await fx.namespace('sched-memo');
+    await fx.claim(ns, 'data', ssd, '8Gi');
+    await waitFor('the claim and node in the extender cache', () => view.claim(ns, 'data') !== undefined && view.storageNode('memo-1') !== undefined, 10_000);
+    const pod = { metadata: { name: 'app', namespace: ns, uid: 'memo-pod' }, spec: { containers: [{ name: 'c', image: 'x' }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] } };
+    const filter = (): string | undefined => {
+      const r = cluster!.extender.filter({ Pod: pod, NodeNames: ['memo-1'] });
+      return r.NodeNames.includes('memo-1') ? undefined : r.FailedNodes['memo-1'];
+    };
+    assert.equal(filter(), undefined, 'room for 8Gi');
+    await fx.custom.createClusterCustomObject({
+      group: 'loam.io', version: 'v1alpha1', plural: 'localvolumereplicas',
+      body: { apiVersion: 'loam.io/v1alpha1', kind: 'LocalVolumeReplica', metadata: { name: 'pvc-memo-a-memo-1' }, spec: { volumeName: 'pvc-memo-a', nodeName: 'memo-1', poolName: 'loam-ssd', capacityBytes: 3 * 2 ** 30 } },
+    });
+    await waitFor('the replica in the extender cache', () => view.replicasOnNode('memo-1').length === 1, 10_000);
+    assert.equal(filter(), 'loam: SSD pool has 7Gi free; the pod needs 8Gi for 1 claim');
+    await fx.custom.createClusterCustomObject({
+      group: 'loam.io', version: 'v1alpha1', plural: 'localvolumes',
+      body: { apiVersion: 'loam.io/v1alpha1', kind: 'LocalVolume', metadata: { name: 'pvc-memo-b' }, spec: { poolClass: 'SSD', capacityBytes: 2 * 2 ** 30, replicaCount: 1, replicaNodes: ['memo-1'] } },
+    });
+    await waitFor('the volume in the extender cache', () => view.volumesPlacedOn('memo-1').length === 1, 10_000);
+    assert.equal(filter(), 'loam: SSD pool has 5Gi free; the pod needs 8Gi for 1 claim');
+    await fx.custom.deleteClusterCustomObject({ group: 'loam.io', version: 'v1alpha1', plural: 'localvolumereplicas', name: 'pvc-memo-a-memo-1' });
+    await fx.custom.deleteClusterCustomObject({ group: 'loam.io', version: 'v1alpha1', plural: 'localvolumes', name: 'pvc-memo-b' });
+    await waitFor('both gone from the extender cache', () => view.replicasOnNode('memo-1').length === 0 && view.volumesPlacedOn('memo-1').length === 0, 10_000);
+    assert.equal(filter(), undefined, 'room again');
+  });
+
   it('places a pod whose claim is bound on the node that holds the replica', async () => {
     const cp = controlPlane();
     await cp.startControllerManager();

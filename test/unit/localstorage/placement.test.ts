@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { LocalStorageNode, LocalVolume, LocalVolumeReplica } from '../../../src/api/index.js';
 import { choosePlacement, type PlacementRequest, type PoolCandidate } from '../../../src/localstorage/placement.js';
 import { PlacementLedger } from '../../../src/localstorage/placement-ledger.js';
-import { poolCandidate, type RoomSources } from '../../../src/localstorage/placement-room.js';
+import { poolCandidate, poolRoom, RoomMemo, type RoomSources } from '../../../src/localstorage/placement-room.js';
 
 const Gi = 2 ** 30;
 const request = (over: Partial<PlacementRequest> = {}): PlacementRequest => ({ volumeName: 'pvc-1', poolClass: 'SSD', capacityBytes: 10 * Gi, replicaCount: 1, ...over });
@@ -163,3 +163,40 @@ describe('placement: available bytes of a pool', () => {
     assert.deepEqual(ledger.entriesOn('a'), [], 'a promise expires (the volume\'s replicaNodes keeps counting it)');
   });
 });
+
+describe('placement: the room memo (the extender counts every node in every request)', () => {
+  const facts = (freeGi: number): { lsn: LocalStorageNode; replicas: LocalVolumeReplica[]; s: RoomSources & { roomMemo: RoomMemo } } => {
+    const replicas: LocalVolumeReplica[] = [];
+    const out = { lsn: lsn('a', freeGi, 100), replicas, s: undefined as unknown as RoomSources & { roomMemo: RoomMemo } };
+    out.s = { ...sources([out.lsn], replicas), storageNode: () => out.lsn, replicasOnNode: () => replicas, roomMemo: new RoomMemo(5_000, () => clock) };
+    return out;
+  };
+  let clock = 0;
+  const available = (s: RoomSources): number | undefined => {
+    const room = poolRoom('a', 'SSD', s);
+    return room.ok ? room.availableBytes : undefined;
+  };
+
+  it('answers from memory while the node\'s report and replicas are the same, and counts again when told or when the report is new', () => {
+    const f = facts(40);
+    assert.equal(available(f.s), 40 * Gi);
+    f.replicas.push(replica('v1', 'a', 10));
+    assert.equal(available(f.s), 40 * Gi, 'not told yet: the remembered count');
+    f.s.roomMemo.forget('a');
+    assert.equal(available(f.s), 30 * Gi, 'told: counted again');
+    f.lsn = lsn('a', 20, 100);
+    assert.equal(available(f.s), 10 * Gi, 'a new report is a new pool object: counted again');
+  });
+
+  it('forgets after maxAgeMs, and is never used with a ledger', () => {
+    const f = facts(40);
+    poolRoom('a', 'SSD', f.s);
+    f.replicas.push(replica('v1', 'a', 10));
+    const ledger = new PlacementLedger();
+    ledger.promise({ replicaName: 'v2-a', volumeName: 'v2', nodeName: 'a', poolName: 'loam-ssd', capacityBytes: 5 * Gi });
+    assert.equal(poolCandidate('a', 'SSD', f.s, ledger)?.availableBytes, 25 * Gi, 'placement counts, with its promises');
+    clock += 5_001;
+    assert.equal(available(f.s), 30 * Gi);
+  });
+});
+
