@@ -5,19 +5,25 @@
  *
  *   loam-node --node-name N [--kubeconfig K] [--include-loop] [--resync-seconds 60]
  *             [--smart-interval-seconds 3600] [--heartbeat-seconds 30] [--local-storage true|false]
- *             [--csi-endpoint unix:///csi/csi.sock] [--log-level info]
+ *             [--csi-endpoint unix:///csi/csi.sock] [--kubelet-dir /var/lib/kubelet] [--log-level info]
  * Every flag has an environment equivalent: LOAM_NODE_NAME, LOAM_KUBECONFIG, LOAM_INCLUDE_LOOP, ...
+ *
+ * The CSI socket is served first, before the API server has answered: after a restart during an
+ * API outage, kubelet must still be able to unpublish and unstage (they need only the mount table),
+ * so pods can end. The agents start once the API server answers.
  *
  * The V8 flags in the first line keep a long-running agent small (docs/ldm.md, "Memory"): lite mode
  * (no optimising compiler, feedback allocated lazily) and a 1 MiB young generation.
  */
 import { parseArgs } from 'node:util';
 import { componentLogger, setLogLevel } from '../common/logger.js';
-import { createKubeClients, loadKubeConfig, SharedInformers } from '../kube/index.js';
+import { loamResources } from '../api/index.js';
+import { createKubeClients, isTransient, loadKubeConfig, resourcePath, SharedInformers, statusCodeOf, withRetry, type KubeClients } from '../kube/index.js';
 import { DiskNodeAgent } from '../ldm/node-agent.js';
 import { LocalStorageAgent } from '../localstorage/node-agent.js';
 import { serveCsiEndpoint, type RunningCsiEndpoint } from '../csi/endpoint.js';
 import { createNodeService } from '../csi/node-service.js';
+import { defaultKubeletDir } from '../csi/node-paths.js';
 
 const env = (name: string): string | undefined => process.env[`LOAM_${name.toUpperCase().replace(/-/g, '_')}`];
 const log = componentLogger('loam-node');
@@ -36,6 +42,33 @@ function bool(values: Record<string, string | boolean | undefined>, flag: string
   throw new Error(`--${flag} must be true or false, got "${raw}"`);
 }
 
+/**
+ * Waits, however long it takes, until the API server answers: the agents give up on a first list
+ * that does not come within their own bound, and loam-node must not exit while its CSI socket is
+ * what lets pods end.
+ */
+async function untilApiServerAnswers(clients: KubeClients, stopping: () => boolean): Promise<void> {
+  let logged = false;
+  // Any answer but a transient one (429, 5xx) will do: the agents' own lists then go through.
+  const ask = async (): Promise<void> => {
+    try {
+      await clients.rest.request('GET', resourcePath(loamResources.localVolumeReplicas), { query: { limit: '1' } });
+    } catch (err) {
+      if (statusCodeOf(err) === undefined || isTransient(err)) throw err;
+    }
+  };
+  await withRetry(ask, {
+    attempts: Infinity,
+    backoff: { baseMs: 500, maxMs: 10_000, jitter: 0.2 },
+    retryable: (err) => {
+      if (stopping()) return false;
+      if (!logged) log.warn('the API server does not answer yet; the CSI socket is served meanwhile, the agents start once it answers', { error: (err as Error).message });
+      logged = true;
+      return true;
+    },
+  });
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -48,12 +81,15 @@ async function main(): Promise<void> {
       'local-storage': { type: 'string', default: env('local-storage') ?? 'true' },
       // Unix socket of the CSI Node service; empty: not served.
       'csi-endpoint': { type: 'string', default: env('csi-endpoint') ?? '' },
+      // Staging and target paths of CSI calls must lie inside it.
+      'kubelet-dir': { type: 'string', default: env('kubelet-dir') ?? defaultKubeletDir },
       'log-level': { type: 'string', default: env('log-level') ?? 'info' },
     },
   });
   setLogLevel(values['log-level']!);
   const nodeName = values['node-name'];
   if (!nodeName) throw new Error('--node-name (or LOAM_NODE_NAME) is required: the name of the Kubernetes Node this agent runs on');
+  if (!values['kubelet-dir']!.startsWith('/')) throw new Error(`--kubelet-dir must be an absolute path, got "${values['kubelet-dir']}"`);
   const clients = createKubeClients(loadKubeConfig({ kubeconfigPath: values.kubeconfig }));
   const heartbeatMs = seconds(values, 'heartbeat-seconds');
   // One informer per kind and selector for the whole process: the agents and the CSI service share them.
@@ -86,12 +122,16 @@ async function main(): Promise<void> {
   // that has no other listener, which would kill the process mid-shutdown. `stopping` guards re-entry.
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  if (values['csi-endpoint']) {
+    csi = await serveCsiEndpoint({ endpoint: values['csi-endpoint'], node: createNodeService({ nodeName, clients, informers, lvm: localStorage?.lvm, kubeletDir: values['kubelet-dir'] }) });
+    log.info('serving the CSI node service', { endpoint: values['csi-endpoint'], kubeletDir: values['kubelet-dir'] });
+  }
+  await untilApiServerAnswers(clients, () => stopping).catch((err: unknown) => {
+    if (!stopping) throw err;
+  });
+  if (stopping) return;
   await agent.start();
   await localStorage?.start();
-  if (values['csi-endpoint']) {
-    csi = await serveCsiEndpoint({ endpoint: values['csi-endpoint'], node: createNodeService({ nodeName, clients, informers }) });
-    log.info('serving the CSI node service', { endpoint: values['csi-endpoint'] });
-  }
   log.info('loam-node running', { node: nodeName, localStorage: localStorage !== undefined });
 }
 

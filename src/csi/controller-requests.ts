@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { apiVersion, labels, type LocalVolume, type LocalVolumeSpec } from '../api/index.js';
 import type { CreateVolumeRequest__Output } from './generated/csi/v1/CreateVolumeRequest.js';
 import { invalidArgument, outOfRange } from './errors.js';
-import { capacityRangeOf, nodesOfTopologies, requireField, requireSupportedCapabilities, volumeParametersOf, type CapacityBounds, type FsType } from './validate.js';
+import { capacityRangeOf, nodesOfTopologies, parameterKeys, requireField, requireSupportedCapabilities, volumeParametersOf, type CapacityBounds, type FsType } from './validate.js';
 
 /** LocalVolume annotations the controller writes: the request's name and the volume_context Loam keeps. */
 export const volumeAnnotations = {
@@ -67,6 +67,12 @@ export function planCreateVolume(req: CreateVolumeRequest__Output): CreateVolume
     throw invalidArgument(`${rpc}: volume_content_source is not supported: Loam volumes cannot be created from a snapshot or another volume`);
   }
   const params = volumeParametersOf(rpc, req.parameters);
+  // Two replicas without a mirror between them are two different, empty LVs: a pod rescheduled to
+  // the second node would find (and format) nothing of its data. Until DRBD replication exists,
+  // a dual-replica volume is refused rather than promised.
+  if (params.replicaCount === 2) {
+    throw invalidArgument(`${rpc}: parameters.${parameterKeys.replicaCount} "2": dual-replica volumes need replication (DRBD), which is not available yet; use replicaCount "1"`);
+  }
   const bounds = capacityRangeOf(rpc, req.capacity_range);
   const capacityBytes = volumeBytesOf(rpc, bounds);
   const requiredNodes = nodesOfTopologies(rpc, 'accessibility_requirements.requisite', req.accessibility_requirements?.requisite);

@@ -54,6 +54,21 @@ const frequentMethods = new Set(['Probe', 'GetPluginInfo', 'GetPluginCapabilitie
 /** Codes that are a normal answer to the caller (retry later, or the caller's mistake), not a fault of ours. */
 const expectedCodes = new Set<status>([status.INVALID_ARGUMENT, status.NOT_FOUND, status.ALREADY_EXISTS, status.ABORTED, status.RESOURCE_EXHAUSTED, status.OUT_OF_RANGE, status.FAILED_PRECONDITION, status.CANCELLED, status.DEADLINE_EXCEEDED, status.UNIMPLEMENTED]);
 
+/**
+ * Longest message an error carries. grpc-js sends it in the `grpc-message` trailer, and a message
+ * that echoes a 100 kB field (a hostile volume id) exceeds the HTTP/2 header limit: the caller's
+ * connection then stalls until its deadline, for every call on it.
+ */
+export const maxErrorDetails = 1024;
+
+/** `details` cut to `maxErrorDetails` characters, saying how much was left out. */
+export function boundedDetails(details: string): string {
+  if (details.length <= maxErrorDetails) return details;
+  // 40 characters are room enough for the note on what was cut.
+  const kept = maxErrorDetails - 40;
+  return `${details.slice(0, kept)}… (${details.length - kept} more characters)`;
+}
+
 /** The grpc-js handler of one method. */
 export function unaryHandler<Req, Res>(service: string, name: string, fn: UnaryMethod<Req, Res>, logger: Logger): handleUnaryCall<Req, Res> {
   const method = `${service}/${name}`;
@@ -78,10 +93,11 @@ export function unaryHandler<Req, Res>(service: string, name: string, fn: UnaryM
         },
         (err: unknown) => {
           const e = toCsiError(err);
-          const meta = { code: status[e.code], error: e.details, durationMs: Date.now() - started };
+          const details = boundedDetails(e.details);
+          const meta = { code: status[e.code], error: details, durationMs: Date.now() - started };
           if (expectedCodes.has(e.code)) log.log(quiet ? 'debug' : 'info', 'csi call refused', meta);
           else log.error('csi call failed', { ...meta, stack: err instanceof Error ? err.stack : undefined });
-          callback({ code: e.code, details: e.details });
+          callback({ code: e.code, details });
         },
       )
       .finally(() => clearTimeout(timer));

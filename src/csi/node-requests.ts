@@ -1,6 +1,6 @@
 /**
  * Checks of the Node service's requests beyond the shared ones of validate.ts: the access type
- * of a capability, the filesystem a mount volume gets, its mount flags, and absolute paths.
+ * of a capability, the filesystem a mount volume gets and its mount flags (paths: node-paths.ts).
  */
 import type { VolumeCapability } from './generated/csi/v1/VolumeCapability.js';
 import { invalidArgument } from './errors.js';
@@ -34,9 +34,4 @@ export function mountFlagsOf(rpc: string, cap: VolumeCapability): string[] {
     if (flag === '' || /\s/.test(flag)) throw invalidArgument(`${rpc}: mount flag "${flag}" is not a single mount option`);
   }
   return flags;
-}
-
-/** Paths the node service mounts on must be absolute: a relative one would depend on our working directory. */
-export function requireAbsolute(rpc: string, field: string, value: string): void {
-  if (!value.startsWith('/')) throw invalidArgument(`${rpc}: ${field} must be an absolute path, got "${value}"`);
 }

@@ -6,12 +6,12 @@
  * answers success. Calls on one volume run one at a time; a second one meanwhile gets ABORTED
  * (the CO retries), as the spec suggests.
  */
-import { mkdir, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { componentLogger, type Logger } from '../common/logger.js';
 import { sleep, type KubeClients, type SharedInformers } from '../kube/index.js';
 import { Lvm } from '../localstorage/lvm.js';
-import { failedPrecondition, notFound, unavailable } from './errors.js';
+import { CsiError, failedPrecondition, notFound, unavailable } from './errors.js';
 import type { NodeExpandVolumeRequest } from './generated/csi/v1/NodeExpandVolumeRequest.js';
 import type { NodeExpandVolumeResponse } from './generated/csi/v1/NodeExpandVolumeResponse.js';
 import type { NodeGetCapabilitiesResponse } from './generated/csi/v1/NodeGetCapabilitiesResponse.js';
@@ -27,27 +27,35 @@ import { VolumeLocks } from './locks.js';
 import { deviceSizeBytes, growFilesystem, makeFilesystem, probeDevice } from './node-fs.js';
 import { bindMountArgs, deviceNumberOf, mountArgs, mountsAt, readMounts, remountBindArgs, runMount, statOrUndefined, trimSlash, unmountAll, type MountEntry } from './node-mount.js';
 import { planPublish, planStage, publishOptions } from './node-plan.js';
-import { accessTypeOf, fsTypeOf, mountFlagsOf, requireAbsolute, type AccessType } from './node-requests.js';
+import { confinedPath, defaultKubeletDir } from './node-paths.js';
+import { accessTypeOf, fsTypeOf, mountFlagsOf, type AccessType } from './node-requests.js';
 import { blockUsage, filesystemUsage, volumeCondition } from './node-stats.js';
-import { ReplicaDevices } from './node-volumes.js';
+import { ReplicaDevices, type LookupOptions } from './node-volumes.js';
 import { int64ToNumber, requireFields, supportedFsTypes, topologyKey, type FsType } from './validate.js';
 
 /** The node capabilities Loam advertises; test/sanity/README.md lists what csi-sanity skips for the others. */
 export const nodeCapabilities = ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'VOLUME_CONDITION', 'SINGLE_NODE_MULTI_WRITER'] as const;
 
 export interface NodeServiceOptions {
-  /** The process's shared informers (loam-node's replica reconciler watches the same replicas). */
-  informers?: SharedInformers;
   nodeName: string;
   clients: KubeClients;
   lvm?: Pick<Lvm, 'findLv'>;
   logger?: Logger;
   /** How long NodeExpand waits for the LV to reach the requested size (default 60 s). */
   expandWaitMs?: number;
+  /**
+   * The kubelet's root directory (`--kubelet-dir`, default /var/lib/kubelet): every staging and
+   * target path must lie inside it (node-paths.ts).
+   */
+  kubeletDir?: string;
+  /** Longest wait of a call for the replica cache's first fill, within its deadline (default 60 s). */
+  syncWaitMs?: number;
+  /** The process's shared informers (loam-node's replica reconciler watches the same replicas). */
+  informers?: SharedInformers;
 }
 
-/** What a method uses of the call: its AbortSignal (direct callers, e.g. tests, may leave it out). */
-export type NodeCallContext = Partial<Pick<CallContext, 'signal'>>;
+/** What a method uses of the call: its AbortSignal and deadline (direct callers, e.g. tests, may leave them out). */
+export type NodeCallContext = Partial<Pick<CallContext, 'signal' | 'deadline'>>;
 type Empty = Record<string, never>;
 
 /** The Node service as the CSI server serves it (`AsyncService<NodeHandlers>`), plus its lifecycle. */
@@ -74,15 +82,18 @@ class LoamNodeService implements CsiNodeService {
   private readonly lvm: Pick<Lvm, 'findLv'>;
   private readonly locks = new VolumeLocks();
   private readonly expandWaitMs: number;
+  private readonly kubeletDir: string;
 
   constructor(private readonly opts: NodeServiceOptions) {
     this.log = opts.logger ?? componentLogger('csi-node');
     // Without the Local Storage agent's door (its pool disks) LVM is shown no device: no LV is Loam's here.
     this.lvm = opts.lvm ?? new Lvm({ logger: this.log, devices: async () => [] });
-    this.devices = new ReplicaDevices(opts.clients, opts.nodeName, this.log, opts.informers);
+    this.devices = new ReplicaDevices(opts.clients, opts.nodeName, this.log, opts.syncWaitMs, opts.informers);
     this.expandWaitMs = opts.expandWaitMs ?? 60_000;
+    this.kubeletDir = opts.kubeletDir ?? defaultKubeletDir;
   }
 
+  /** Starts the replica cache and returns at once: unstage and unpublish need no API server, and must work during its outage. */
   async start(): Promise<void> {
     await this.devices.start();
   }
@@ -104,14 +115,14 @@ class LoamNodeService implements CsiNodeService {
     const signal = ctx.signal;
     const rpc = 'NodeStageVolume';
     requireFields(rpc, req, ['volume_id', 'staging_target_path', 'volume_capability']);
-    const { volume_id: volumeId, staging_target_path: stagingPath } = req as Required<NodeStageVolumeRequest>;
+    const volumeId = req.volume_id!;
     const cap = req.volume_capability!;
     const accessType = accessTypeOf(rpc, cap);
     const fsType = accessType === 'mount' ? fsTypeOf(rpc, cap, req.volume_context) : 'ext4';
     const flags = mountFlagsOf(rpc, cap);
-    requireAbsolute(rpc, 'staging_target_path', stagingPath);
+    const stagingPath = await this.confined(rpc, 'staging_target_path', req.staging_target_path!);
     return this.locked(rpc, volumeId, async () => {
-      const { device, deviceNumber } = await this.presentDevice(volumeId, signal);
+      const { device, deviceNumber } = await this.presentDevice(volumeId, ctx);
       const stagedDevices = mountsAt(await readMounts(), stagingPath).map((m) => m.dev);
       const contents = accessType === 'mount' ? await probeDevice(device) : {};
       const action = planStage({ volumeId, accessType, fsType, device, deviceNumber, contents, stagedDevices, stagingPath });
@@ -131,8 +142,9 @@ class LoamNodeService implements CsiNodeService {
     const signal = ctx.signal;
     const rpc = 'NodeUnstageVolume';
     requireFields(rpc, req, ['volume_id', 'staging_target_path']);
-    const { volume_id: volumeId, staging_target_path: stagingPath } = req as Required<NodeUnstageVolumeRequest>;
-    requireAbsolute(rpc, 'staging_target_path', stagingPath);
+    const volumeId = req.volume_id!;
+    const stagingPath = await this.confined(rpc, 'staging_target_path', req.staging_target_path!);
+    // No API server and no LVM here: the mount table alone says what to undo, so a pod can end during an API outage.
     return this.locked(rpc, volumeId, async () => {
       // The staging directory is the CO's: only what we mounted there goes.
       if (await unmountAll(stagingPath, signal)) this.log.info('volume unstaged', { volumeId, stagingPath });
@@ -144,14 +156,14 @@ class LoamNodeService implements CsiNodeService {
     const signal = ctx.signal;
     const rpc = 'NodePublishVolume';
     requireFields(rpc, req, ['volume_id', 'target_path', 'volume_capability', 'staging_target_path']);
-    const { volume_id: volumeId, target_path: targetPath, staging_target_path: stagingPath } = req as Required<NodePublishVolumeRequest>;
+    const volumeId = req.volume_id!;
     const cap = req.volume_capability!;
     const accessType = accessTypeOf(rpc, cap);
     const flags = mountFlagsOf(rpc, cap);
-    requireAbsolute(rpc, 'target_path', targetPath);
-    requireAbsolute(rpc, 'staging_target_path', stagingPath);
+    const targetPath = await this.confined(rpc, 'target_path', req.target_path!);
+    const stagingPath = await this.confined(rpc, 'staging_target_path', req.staging_target_path!);
     return this.locked(rpc, volumeId, async () => {
-      const { device, deviceNumber } = await this.presentDevice(volumeId, signal);
+      const { device, deviceNumber } = await this.presentDevice(volumeId, ctx);
       const mounts = await readMounts();
       const stagedDevices = mountsAt(mounts, stagingPath).map((m) => m.dev);
       const targetDevices = await devicesAt(mounts, targetPath, accessType);
@@ -168,7 +180,7 @@ class LoamNodeService implements CsiNodeService {
         if (options.length > 0) await runMount(remountBindArgs(targetPath, options), signal);
       } catch (err) {
         await unmountAll(targetPath).catch(() => undefined);
-        if (created) await removeTarget(targetPath).catch(() => undefined);
+        if (created) await removeTarget(targetPath, this.log).catch(() => undefined);
         throw err;
       }
       this.log.info('volume published', { volumeId, targetPath, accessType, readonly });
@@ -180,13 +192,14 @@ class LoamNodeService implements CsiNodeService {
     const signal = ctx.signal;
     const rpc = 'NodeUnpublishVolume';
     requireFields(rpc, req, ['volume_id', 'target_path']);
-    const { volume_id: volumeId, target_path: targetPath } = req as Required<NodeUnpublishVolumeRequest>;
-    requireAbsolute(rpc, 'target_path', targetPath);
+    const volumeId = req.volume_id!;
+    const targetPath = await this.confined(rpc, 'target_path', req.target_path!);
+    // Like unstage: the mount table and the target alone, no API server.
     return this.locked(rpc, volumeId, async () => {
-      await unmountAll(targetPath, signal);
-      // The spec: the SP deletes the file or directory it made at the target path. Never recursively:
-      // something left inside an unmounted target is not ours to delete.
-      if (await removeTarget(targetPath)) this.log.info('volume unpublished', { volumeId, targetPath });
+      const unmounted = await unmountAll(targetPath, signal);
+      // The spec: the SP deletes the file or directory it made at the target path, and only that.
+      const removed = await removeTarget(targetPath, this.log);
+      if (unmounted || removed) this.log.info('volume unpublished', { volumeId, targetPath });
       return {};
     });
   }
@@ -195,8 +208,9 @@ class LoamNodeService implements CsiNodeService {
     const signal = ctx.signal;
     const rpc = 'NodeGetVolumeStats';
     requireFields(rpc, req, ['volume_id', 'volume_path']);
-    const { volume_id: volumeId, volume_path: volumePath } = req as Required<NodeGetVolumeStatsRequest>;
-    const { devicePath } = await this.devices.deviceOf(volumeId, signal);
+    const volumeId = req.volume_id!;
+    const { devicePath } = await this.devices.deviceOf(volumeId, lookup(ctx));
+    const volumePath = await this.volumePath(rpc, volumeId, req.volume_path!);
     const at = await this.volumeAt(volumeId, devicePath, volumePath);
     const usage = at.accessType === 'block' ? blockUsage(await deviceSizeBytes(at.deviceNumber)) : await filesystemUsage(volumePath);
     const volume_condition = await volumeCondition(this.lvm, devicePath, at.devicePresent, signal);
@@ -207,10 +221,11 @@ class LoamNodeService implements CsiNodeService {
     const signal = ctx.signal;
     const rpc = 'NodeExpandVolume';
     requireFields(rpc, req, ['volume_id', 'volume_path']);
-    const { volume_id: volumeId, volume_path: volumePath } = req as Required<NodeExpandVolumeRequest>;
+    const volumeId = req.volume_id!;
     if (req.volume_capability) accessTypeOf(rpc, req.volume_capability);
     return this.locked(rpc, volumeId, async () => {
-      const { devicePath } = await this.devices.deviceOf(volumeId, signal);
+      const { devicePath } = await this.devices.verifiedDeviceOf(volumeId, this.lvm, lookup(ctx));
+      const volumePath = await this.volumePath(rpc, volumeId, req.volume_path!);
       const at = await this.volumeAt(volumeId, devicePath, volumePath);
       if (!at.devicePresent) throw unavailable(`device ${devicePath} of volume ${volumeId} is missing on node ${this.opts.nodeName}`);
       const required = int64ToNumber(req.capacity_range?.required_bytes);
@@ -240,9 +255,27 @@ class LoamNodeService implements CsiNodeService {
     }
   }
 
-  /** The volume's device node and its number; UNAVAILABLE when the replica names a device that is not there (LV not active). */
-  private async presentDevice(volumeId: string, signal?: AbortSignal): Promise<{ device: string; deviceNumber: string }> {
-    const { devicePath } = await this.devices.deviceOf(volumeId, signal);
+  /** A staging or target path confined to the kubelet directory (node-paths.ts), as the real path to act on. */
+  private confined(rpc: string, field: string, value: string): Promise<string> {
+    return confinedPath(rpc, field, value, this.kubeletDir);
+  }
+
+  /**
+   * The volume_path of a stats or expand call. One outside the kubelet directory cannot be where
+   * the CO staged or published the volume, so it is NOT_FOUND like any path that does not hold it.
+   */
+  private async volumePath(rpc: string, volumeId: string, value: string): Promise<string> {
+    try {
+      return await this.confined(rpc, 'volume_path', value);
+    } catch (err) {
+      if (err instanceof CsiError) throw notFound(`${err.details}: volume ${volumeId} is not there`);
+      throw err;
+    }
+  }
+
+  /** The volume's verified device node and its number; UNAVAILABLE when the LV is not there or not active. */
+  private async presentDevice(volumeId: string, ctx: NodeCallContext): Promise<{ device: string; deviceNumber: string }> {
+    const { devicePath } = await this.devices.verifiedDeviceOf(volumeId, this.lvm, lookup(ctx));
     const st = await statOrUndefined(devicePath);
     if (!st) throw unavailable(`device ${devicePath} of volume ${volumeId} does not exist on node ${this.opts.nodeName} (is the LV active?)`);
     return { device: devicePath, deviceNumber: await deviceNumberOf(devicePath) };
@@ -254,7 +287,7 @@ class LoamNodeService implements CsiNodeService {
    * something else.
    */
   private async volumeAt(volumeId: string, devicePath: string, volumePath: string): Promise<{ accessType: AccessType; deviceNumber: string; devicePresent: boolean }> {
-    const st = volumePath.startsWith('/') ? await statOrUndefined(volumePath) : undefined;
+    const st = await statOrUndefined(volumePath);
     if (!st) throw notFound(`volume path ${volumePath} does not exist`);
     const deviceNumber = await deviceNumberOf(devicePath).catch(() => undefined);
     const accessType: AccessType = st.isBlockDevice() ? 'block' : 'mount';
@@ -310,12 +343,37 @@ async function createTarget(targetPath: string, accessType: AccessType): Promise
   return true;
 }
 
-/** Removes an unmounted target (directory or file); false when there was none. */
-async function removeTarget(targetPath: string): Promise<boolean> {
-  const st = await statOrUndefined(targetPath);
-  if (!st) return false;
-  if (st.isDirectory()) await rmdir(targetPath);
-  else await unlink(targetPath);
+/**
+ * Removes an unmounted target, only in the shapes Loam makes it: an empty directory (mount), an
+ * empty regular file (block; the device node was bound onto it). Anything else there — a file with
+ * bytes, a directory with entries, a device node, a link — is not Loam's and stays; kubelet
+ * reports what it finds. False when nothing was removed.
+ */
+async function removeTarget(targetPath: string, log: Logger): Promise<boolean> {
+  let st;
+  try {
+    st = await lstat(targetPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  try {
+    if (st.isDirectory()) await rmdir(targetPath);
+    else if (st.isFile() && st.size === 0) await unlink(targetPath);
+    else {
+      log.warn('left the target path in place: it is not a target Loam made', { targetPath, mode: st.mode.toString(8), size: st.size });
+      return false;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
+    log.warn('left the target directory in place: it is not empty, so not only what Loam made', { targetPath });
+    return false;
+  }
   return true;
+}
+
+/** The lookup options of a call: its signal and deadline. */
+function lookup(ctx: NodeCallContext): LookupOptions {
+  return { signal: ctx.signal, deadline: ctx.deadline };
 }
 

@@ -1,31 +1,56 @@
 /**
- * Which device holds a volume on this node: the LocalVolumeReplica of the volume on this node and its
- * status.devicePath, written by the node agent once the LV exists. Reads go to an informer cache of
- * this node's replicas; a miss falls back to one direct read, because the replica may have been
- * made a moment ago and the watch not have brought it yet (read-after-create).
+ * Which device holds a volume on this node: the LocalVolumeReplica of the volume on this node, and
+ * the LV its spec names (node-device.ts: derived from the spec, checked with LVM's own tags — never
+ * status.devicePath). Reads go to an informer cache of this node's replicas; a miss falls back to
+ * one direct read, because the replica may have been made a moment ago and the watch not have
+ * brought it yet (read-after-create). The informer starts without waiting for the API server
+ * (loam-node serves its socket at once); a call that needs a replica before the first fill waits
+ * for it within the call's deadline, then answers UNAVAILABLE.
  */
 import { loamResources, localVolumeReplicaName, nodeLabelSelector, type LocalVolumeReplica } from '../api/index.js';
 import { informerFor, isNotFound, resourcePath, type Informer, type KubeClients, type SharedInformers } from '../kube/index.js';
 import type { Logger } from '../common/logger.js';
+import type { Lvm } from '../localstorage/lvm.js';
+import { isPossibleVolumeId } from './controller-requests.js';
 import { notFound, unavailable } from './errors.js';
+import { lvRefusal, replicaLvOf, type ReplicaLv } from './node-device.js';
 
-export interface VolumeDevice {
+export interface VolumeDevice extends ReplicaLv {
   replica: LocalVolumeReplica;
-  devicePath: string;
 }
+
+/** What a lookup may spend waiting for the cache's first fill: until `deadline` (ms since the epoch; the constructor bounds it too). */
+export interface LookupOptions {
+  signal?: AbortSignal;
+  deadline?: number;
+}
+
+/** Answer a little before the CO's deadline, so it gets our message rather than its own timeout. */
+const deadlineMarginMs = 1_000;
 
 export class ReplicaDevices {
   private readonly informer: Informer<LocalVolumeReplica>;
 
-  constructor(private readonly clients: KubeClients, private readonly nodeName: string, logger: Logger, informers?: SharedInformers) {
+  constructor(private readonly clients: KubeClients, private readonly nodeName: string, logger: Logger, private readonly maxSyncWaitMs = 60_000, informers?: SharedInformers) {
     // Shared with the replica reconciler of the same process, when it runs there.
     const replicas = { resource: loamResources.localVolumeReplicas, labelSelector: nodeLabelSelector(nodeName), logger };
     this.informer = informerFor<LocalVolumeReplica>(clients.rest, replicas, informers);
   }
 
-  async start(timeoutMs = 60_000): Promise<void> {
+  /** Starts listing and watching; returns at once (see the module comment). */
+  async start(): Promise<void> {
     this.informer.start();
-    await this.informer.waitForSync(timeoutMs);
+  }
+
+  /** Waits for the cache's first fill within the call's deadline; UNAVAILABLE (retried by the CO) when it does not come. */
+  private async synced(volumeId: string, o: LookupOptions): Promise<void> {
+    if (this.informer.hasSynced()) return;
+    const left = (o.deadline ?? Infinity) - Date.now() - deadlineMarginMs;
+    try {
+      await this.informer.waitForSync(Math.max(0, Math.min(this.maxSyncWaitMs, left)));
+    } catch {
+      throw unavailable(`loam-node on ${this.nodeName} has not loaded its LocalVolumeReplicas from the API server yet, so it cannot find volume ${volumeId}; retry`);
+    }
   }
 
   async stop(): Promise<void> {
@@ -51,20 +76,30 @@ export class ReplicaDevices {
   }
 
   /**
-   * The device of `volumeId` on this node. NOT_FOUND when this node holds no replica of it (or it
-   * is being deleted); UNAVAILABLE while the node agent has not made the LV yet, so the CO retries.
+   * The device of `volumeId` on this node as the replica's spec names it (not yet checked with LVM:
+   * enough to read statistics). NOT_FOUND when this node holds no replica of it (or it is being
+   * deleted); FAILED_PRECONDITION when the spec names no Loam LV of this volume.
    */
-  async deviceOf(volumeId: string, signal?: AbortSignal): Promise<VolumeDevice> {
-    const replica = await this.replicaOf(volumeId, signal);
+  async deviceOf(volumeId: string, o: LookupOptions = {}): Promise<VolumeDevice> {
+    // An id that cannot name a volume (a path, a 100 kB string) names no replica: no need to ask anyone.
+    if (!isPossibleVolumeId(volumeId)) throw notFound(`volume ${JSON.stringify(volumeId.length > 100 ? `${volumeId.slice(0, 100)}…` : volumeId)} has no replica on node ${this.nodeName}: it is not a volume id`);
+    await this.synced(volumeId, o);
+    const replica = await this.replicaOf(volumeId, o.signal);
     if (!replica || replica.metadata.deletionTimestamp) {
       throw notFound(`volume ${volumeId} has no replica on node ${this.nodeName}`);
     }
-    const devicePath = replica.status?.devicePath;
-    if (!devicePath) {
-      const state = replica.status?.state ?? 'Creating';
-      const why = replica.status?.message ? `: ${replica.status.message}` : '';
-      throw unavailable(`the replica of volume ${volumeId} on node ${this.nodeName} has no device yet (state ${state}${why})`);
-    }
-    return { replica, devicePath };
+    return { replica, ...replicaLvOf(replica, volumeId, this.nodeName) };
+  }
+
+  /**
+   * The device of `volumeId`, once LVM reports its LV tagged as this replica's: what may be
+   * formatted, mounted, grown or bound into a pod. UNAVAILABLE while the LV is missing or inactive.
+   */
+  async verifiedDeviceOf(volumeId: string, lvm: Pick<Lvm, 'findLv'>, o: LookupOptions = {}): Promise<VolumeDevice> {
+    const device = await this.deviceOf(volumeId, o);
+    const lv = await lvm.findLv(device.vgName, device.lvName, { signal: o.signal, timeoutMs: 30_000 });
+    const refusal = lvRefusal(lv, device.replica, device);
+    if (refusal) throw refusal;
+    return device;
   }
 }

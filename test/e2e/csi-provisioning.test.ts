@@ -6,19 +6,27 @@
  * node, backed by an LV in the guest; the volume is staged and published in the guest (as kubelet
  * would) and holds a file; resizing the PVC grows the LV and NodeExpand the filesystem; deleting the
  * PVC removes the PV and the LV.
+ *
+ * The Node service on real LVs (the host kernel cannot make them, so these checks live here, not in
+ * test/integration/csi-node): a device formatted once and never again, read-write and read-only
+ * binds, SINGLE_NODE_SINGLE_WRITER, statistics equal to df, a block volume's bytes through its
+ * target, xfs with its mount flags and its growth, and the refusals that keep data safe: an LV whose
+ * replica-uid tag names another replica, and a filesystem other than the one requested.
  */
 import assert from 'node:assert/strict';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, StorageV1Api, type V1PersistentVolume, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { waitFor } from '../../tools/testenv/wait.js';
 import { noteFigure } from './harness/figures.js';
 import { CsiCluster, guestNodeSocket } from '../sanity/csi-cluster.js';
+import { CsiTestClient } from '../integration/csi-controller/support.js';
 import { ProvisioningSidecars, registerDriverOnNode } from '../sanity/sidecars.js';
 
 const MiB = 1024 ** 2;
 const nodeName = 'vm-csi';
 const namespace = 'default';
-const stage = '/run/csi-e2e/staging';
-const target = '/run/csi-e2e/target';
+// Inside the kubelet directory, as loam-node requires (its default --kubelet-dir).
+const stage = '/var/lib/kubelet/csi-e2e/staging';
+const target = '/var/lib/kubelet/csi-e2e/target';
 const mountCap = { mount: { fs_type: 'ext4', mount_flags: [] }, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 
 describe('e2e: PVCs of a Loam StorageClass through the real external-provisioner and -resizer', function () {
@@ -106,5 +114,113 @@ describe('e2e: PVCs of a Loam StorageClass through the real external-provisioner
     await core.deleteNamespacedPersistentVolumeClaim({ name: 'data', namespace });
     await waitFor(`PV ${pv.metadata!.name} to be gone`, async () => (await core.readPersistentVolume({ name: pv.metadata!.name! }).then(() => false, () => true)), 180_000, 500);
     await waitFor(`LV ${volumeId} to be gone from the guest`, async () => !(await cluster.guestLvs()).some((l) => l.name === volumeId), 120_000, 500);
+  });
+  /** The gRPC error of the last of `calls` in the guest (the ones before it must succeed). */
+  async function guestRefusal(calls: Array<[method: string, request: object]>): Promise<{ code: string; details: string }> {
+    try {
+      await cluster.guestCalls(guestNodeSocket, 'Node', calls);
+    } catch (err) {
+      const line = /\{"method":.*\}/.exec((err as Error).message);
+      if (line) return JSON.parse(line[0]) as { code: string; details: string };
+      throw err;
+    }
+    throw new Error(`expected ${calls[calls.length - 1]![0]} to be refused`);
+  }
+
+  it('the node service on real LVs: formats once, binds rw and ro, one single writer, stats = df, block bytes, xfs flags and growth; refuses another replica\'s LV and a wrong filesystem', async function () {
+    const controller = new CsiTestClient(cluster.controllerSocket);
+    const base = '/var/lib/kubelet/loam-node-e2e';
+    const mount = (fsType: string, mode = 'SINGLE_NODE_WRITER', flags: string[] = []): object => ({ mount: { fs_type: fsType, mount_flags: flags }, access_mode: { mode } });
+    const block = { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
+    const topology = { segments: { 'topology.loam.io/node': nodeName } };
+    const create = async (name: string, bytes: number, cap: object, fsType = 'ext4'): Promise<string> => {
+      const res = await controller.call<{ volume: { volume_id: string } }>('Controller', 'CreateVolume', {
+        name, capacity_range: { required_bytes: String(bytes) }, volume_capabilities: [cap],
+        parameters: { poolClass: cluster.mediaClass, 'csi.storage.k8s.io/fstype': fsType },
+        accessibility_requirements: { requisite: [topology], preferred: [topology] },
+      }, 240_000);
+      return res.volume.volume_id;
+    };
+    const ext4 = await create('pvc-node-ext4', 64 * MiB, mount('ext4'));
+    const xfs = await create('pvc-node-xfs', 320 * MiB, mount('xfs'), 'xfs');
+    const raw = await create('pvc-node-block', 16 * MiB, block);
+    const lvPath = (id: string): string => `/dev/${cluster.vgName}/${id}`;
+    const uuidOf = async (id: string): Promise<string> => (await cluster.vm.runOk(`blkid -p -o value -s UUID ${lvPath(id)} || true`)).trim();
+
+    // ext4: made once, published rw and ro, stats as df prints them.
+    const s1 = `${base}/ext4/globalmount`;
+    const [t1, t2, t3] = ['rw', 'ro', 'single'].map((p) => `${base}/pods/${p}/mount`);
+    const answers = await cluster.guestCalls(guestNodeSocket, 'Node', [
+      ['NodeStageVolume', { volume_id: ext4, staging_target_path: s1, volume_capability: mount('ext4') }],
+      ['NodeStageVolume', { volume_id: ext4, staging_target_path: s1, volume_capability: mount('ext4') }],
+      ['NodePublishVolume', { volume_id: ext4, staging_target_path: s1, target_path: t1, volume_capability: mount('ext4') }],
+      ['NodePublishVolume', { volume_id: ext4, staging_target_path: s1, target_path: t2, volume_capability: mount('ext4'), readonly: true }],
+      ['NodeGetVolumeStats', { volume_id: ext4, volume_path: t1 }],
+    ]);
+    const stats = answers[4] as { usage: Array<{ unit: string; total: string; used: string; available: string }>; volume_condition: { abnormal: boolean } };
+    const df = (await cluster.vm.runOk(`df -B1 --output=size,used,avail ${t1} | tail -1`)).trim().split(/\s+/).map(Number);
+    const bytes = stats.usage.find((u) => u.unit === 'BYTES')!;
+    assert.deepEqual([Number(bytes.total), Number(bytes.used), Number(bytes.available)], df, 'NodeGetVolumeStats = df');
+    assert.equal(stats.volume_condition.abnormal, false);
+    assert.equal((await cluster.vm.runOk(`findmnt -n -o SOURCE --mountpoint ${s1} | wc -l`)).trim(), '1', 'staged once, not stacked');
+    const written = await cluster.vm.runScript(`echo precious > ${t1}/keep.txt && cat ${t2}/keep.txt && echo nope > ${t2}/x.txt`);
+    assert.match(written.stdout, /precious/, 'the read-only target shows the same filesystem');
+    assert.match(`${written.stdout}${written.stderr}`, /Read-only file system/, 'a write through the read-only target is refused');
+    const single = await guestRefusal([['NodePublishVolume', { volume_id: ext4, staging_target_path: s1, target_path: t3, volume_capability: mount('ext4', 'SINGLE_NODE_SINGLE_WRITER') }]]);
+    assert.equal(single.code, 'FAILED_PRECONDITION');
+    assert.match(single.details, /SINGLE_NODE_SINGLE_WRITER and is already published at/);
+    const uuid = await uuidOf(ext4);
+    await cluster.guestCalls(guestNodeSocket, 'Node', [
+      ['NodeUnpublishVolume', { volume_id: ext4, target_path: t1 }],
+      ['NodeUnpublishVolume', { volume_id: ext4, target_path: t2 }],
+      ['NodeUnstageVolume', { volume_id: ext4, staging_target_path: s1 }],
+      ['NodeStageVolume', { volume_id: ext4, staging_target_path: s1, volume_capability: mount('ext4') }],
+    ]);
+    assert.equal((await cluster.vm.runOk(`cat ${s1}/keep.txt`)).trim(), 'precious', 'data survives unstage and stage (never reformatted)');
+    assert.equal(await uuidOf(ext4), uuid, 'the same filesystem');
+    const wrongFs = await guestRefusal([['NodeStageVolume', { volume_id: ext4, staging_target_path: `${base}/ext4-as-xfs`, volume_capability: mount('xfs') }]]);
+    assert.deepEqual([wrongFs.code, /holds a ext4 filesystem but xfs was requested/.test(wrongFs.details)], ['FAILED_PRECONDITION', true]);
+
+    // The LV as if left by an earlier replica of the same name: its replica-uid tag names another replica.
+    const tag = (await cluster.guestLvs()).find((l) => l.name === ext4)!.tags.find((t) => t.startsWith('loam.io/replica-uid='))!;
+    const other = 'loam.io/replica-uid=00000000-0000-4000-8000-000000000000';
+    await cluster.vm.runOk(`lvm lvchange --deltag ${tag} --addtag ${other} ${cluster.vgName}/${ext4}`);
+    const foreign = await guestRefusal([['NodePublishVolume', { volume_id: ext4, staging_target_path: s1, target_path: `${base}/pods/foreign/mount`, volume_capability: mount('ext4') }]]);
+    await cluster.vm.runOk(`lvm lvchange --deltag ${other} --addtag ${tag} ${cluster.vgName}/${ext4}`);
+    assert.equal(foreign.code, 'FAILED_PRECONDITION');
+    assert.match(foreign.details, new RegExp(`LV ${cluster.vgName}/${ext4} was made for replica 00000000-0000-4000-8000-000000000000, not for .*; Loam does not expose it`));
+    assert.notEqual((await cluster.vm.runScript(`test -e ${base}/pods/foreign/mount`)).exitCode, 0, 'no target made for the refused publish');
+    await cluster.guestCalls(guestNodeSocket, 'Node', [['NodeUnstageVolume', { volume_id: ext4, staging_target_path: s1 }]]);
+
+    // xfs: made when asked, mount flags applied, grown by xfs_growfs once the LV has grown.
+    const s2 = `${base}/xfs/globalmount`;
+    await cluster.guestCalls(guestNodeSocket, 'Node', [['NodeStageVolume', { volume_id: xfs, staging_target_path: s2, volume_capability: mount('xfs', 'SINGLE_NODE_WRITER', ['noatime']) }]]);
+    assert.equal((await cluster.vm.runOk(`blkid -p -o value -s TYPE ${lvPath(xfs)}`)).trim(), 'xfs');
+    assert.match(await cluster.vm.runOk(`findmnt -n -o OPTIONS --mountpoint ${s2}`), /noatime/);
+    const xfsBefore = Number((await cluster.vm.runOk(`df -B1 --output=size ${s2} | tail -1`)).trim());
+    await controller.call('Controller', 'ControllerExpandVolume', { volume_id: xfs, capacity_range: { required_bytes: String(480 * MiB) }, volume_capability: mount('xfs') }, 180_000);
+    await cluster.guestCalls(guestNodeSocket, 'Node', [['NodeExpandVolume', { volume_id: xfs, volume_path: s2, capacity_range: { required_bytes: String(480 * MiB) } }]]);
+    const xfsAfter = Number((await cluster.vm.runOk(`df -B1 --output=size ${s2} | tail -1`)).trim());
+    assert.ok(xfsAfter > xfsBefore * 1.4, `xfs grew from ${xfsBefore} to ${xfsAfter}`);
+    await cluster.guestCalls(guestNodeSocket, 'Node', [['NodeUnstageVolume', { volume_id: xfs, staging_target_path: s2 }]]);
+
+    // block: the device node bound onto a file Loam makes; the same bytes read through it; never formatted.
+    const t4 = `${base}/volumeDevices/publish/${raw}/pod`;
+    await cluster.vm.runOk(`head -c 4096 /dev/urandom > /tmp/pattern && dd if=/tmp/pattern of=${lvPath(raw)} bs=4096 seek=256 conv=notrunc,fsync status=none`);
+    const blockAnswers = await cluster.guestCalls(guestNodeSocket, 'Node', [
+      ['NodeStageVolume', { volume_id: raw, staging_target_path: `${base}/volumeDevices/staging/${raw}`, volume_capability: block }],
+      ['NodePublishVolume', { volume_id: raw, staging_target_path: `${base}/volumeDevices/staging/${raw}`, target_path: t4, volume_capability: block }],
+      ['NodePublishVolume', { volume_id: raw, staging_target_path: `${base}/volumeDevices/staging/${raw}`, target_path: t4, volume_capability: block }],
+      ['NodeGetVolumeStats', { volume_id: raw, volume_path: t4 }],
+    ]);
+    assert.equal(Number((blockAnswers[3] as { usage: Array<{ total: string }> }).usage[0]!.total), 16 * MiB);
+    await cluster.vm.runOk(`test -b ${t4} && dd if=${t4} bs=4096 skip=256 count=1 status=none | cmp - /tmp/pattern`);
+    await cluster.guestCalls(guestNodeSocket, 'Node', [['NodeUnpublishVolume', { volume_id: raw, target_path: t4 }]]);
+    assert.notEqual((await cluster.vm.runScript(`test -e ${t4}`)).exitCode, 0, 'the target file Loam made is removed');
+    assert.equal((await cluster.vm.runOk(`blkid -p -o value -s TYPE ${lvPath(raw)} || true`)).trim(), '', 'a block volume is never formatted');
+
+    for (const id of [ext4, xfs, raw]) await controller.call('Controller', 'DeleteVolume', { volume_id: id }, 180_000);
+    controller.close();
+    await waitFor('the three LVs to be gone', async () => !(await cluster.guestLvs()).some((l) => [ext4, xfs, raw].includes(l.name)), 120_000, 500);
   });
 });

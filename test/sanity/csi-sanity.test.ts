@@ -16,6 +16,7 @@ const MiB = 1024 ** 2;
 const GiB = 1024 * MiB;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const work = '/run/csi-sanity';
+const kubeletWork = '/var/lib/kubelet/csi-sanity';
 
 describe('csi-sanity: lvm.loam.io in a VM on real LVM', function () {
   this.timeout(1_800_000);
@@ -45,8 +46,9 @@ describe('csi-sanity: lvm.loam.io in a VM on real LVM', function () {
       path.join(cluster.binDir, 'csi-sanity'),
       `-csi.endpoint=${guestNodeSocket}`,
       `-csi.controllerendpoint=${guestControllerSocket}`,
-      `-csi.stagingdir=${work}/staging`,
-      `-csi.mountdir=${work}/mount`,
+      // Inside the kubelet directory, where loam-node confines staging and target paths (--kubelet-dir).
+      `-csi.stagingdir=${kubeletWork}/staging`,
+      `-csi.mountdir=${kubeletWork}/mount`,
       `-csi.testvolumeparameters=${work}/parameters.yaml`,
       `-csi.testvolumesize=${64 * MiB}`,
       `-csi.testvolumeexpandsize=${128 * MiB}`,

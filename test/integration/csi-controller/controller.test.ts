@@ -63,27 +63,34 @@ describe('csi controller service (real API server, real socket; the test plays t
   it('CreateVolume writes the LocalVolume, waits until it is Ready, and returns the replica nodes as topology; a retry returns the same', async () => {
     const id = name('create');
     const request = createRequest(id, {
-      parameters: { poolClass: 'SSD', replicaCount: '2', 'csi.storage.k8s.io/fstype': 'xfs', 'csi.storage.k8s.io/pvc/namespace': 'apps', 'csi.storage.k8s.io/pvc/name': 'data' },
+      parameters: { poolClass: 'SSD', 'csi.storage.k8s.io/fstype': 'xfs', 'csi.storage.k8s.io/pvc/namespace': 'apps', 'csi.storage.k8s.io/pvc/name': 'data' },
       accessibility_requirements: { requisite: [topo('n1'), topo('n2'), topo('n3')], preferred: [topo('n2'), topo('n1')] },
     });
     const created = client.call<{ volume: Record<string, unknown> }>('Controller', 'CreateVolume', request);
     await waitFor(`LocalVolume ${id}`, async () => (await getVolume(c, id)) !== undefined, 10_000);
     const lv = (await getVolume(c, id))!;
     assert.deepEqual(lv.spec, {
-      poolClass: 'SSD', capacityBytes: Gi, replicaCount: 2, pvcRef: { namespace: 'apps', name: 'data' },
+      poolClass: 'SSD', capacityBytes: Gi, replicaCount: 1, pvcRef: { namespace: 'apps', name: 'data' },
       accessibility: { requiredNodes: ['n1', 'n2', 'n3'], preferredNodes: ['n2', 'n1'] },
     });
     assert.equal(lv.metadata.annotations?.['loam.io/fstype'], 'xfs');
-    await placeReady(id, ['n2', 'n1'], Gi);
+    await placeReady(id, ['n2'], Gi);
     const { volume } = await created;
     assert.deepEqual(volume, {
       volume_id: id, capacity_bytes: String(Gi), content_source: null,
-      volume_context: { poolClass: 'SSD', replicaCount: '2', fstype: 'xfs' },
-      accessible_topology: [topo('n2'), topo('n1')],
+      volume_context: { poolClass: 'SSD', replicaCount: '1', fstype: 'xfs' },
+      accessible_topology: [topo('n2')],
     });
     assert.deepEqual((await client.call<{ volume: unknown }>('Controller', 'CreateVolume', request)).volume, volume, 'idempotent');
     await assert.rejects(client.call('Controller', 'CreateVolume', createRequest(id, { ...request, capacity_range: { required_bytes: 2 * Gi } })),
       grpcError(status.ALREADY_EXISTS, new RegExp(`volume ${id} exists with ${Gi} bytes, outside the requested range`)));
+  });
+
+  it('CreateVolume refuses replicaCount "2" with INVALID_ARGUMENT (no replication yet) and writes no LocalVolume', async () => {
+    const id = name('dual');
+    await assert.rejects(client.call('Controller', 'CreateVolume', createRequest(id, { parameters: { poolClass: 'SSD', replicaCount: '2' }, accessibility_requirements: { requisite: [topo('n1'), topo('n2')], preferred: [topo('n1')] } })),
+      grpcError(status.INVALID_ARGUMENT, /^CreateVolume: parameters.replicaCount "2": dual-replica volumes need replication \(DRBD\), which is not available yet; use replicaCount "1"$/));
+    assert.equal(await getVolume(c, id), undefined, 'no LocalVolume was written');
   });
 
   it('a second CreateVolume of a volume still being created is ABORTED; the first still completes', async () => {

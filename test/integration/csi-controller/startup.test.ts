@@ -5,36 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { createKubeClients, loadKubeConfig } from '../../../src/kube/index.js';
 import { freePort } from '../../../tools/testenv/ports.js';
 import { controlPlane } from '../setup.js';
-import { createRequest, grpcError, startControllerEndpoint, waitProbeReady } from './support.js';
-
-/** A TCP relay to the API server that starts listening only when told: an API server "down" until then. */
-function relayTo(apiPort: number, listenPort: number): { open: () => Promise<void>; close: () => Promise<void> } {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(apiPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => { client.destroy(); upstream.destroy(); });
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  return {
-    open: () => new Promise((resolve) => server.listen(listenPort, '127.0.0.1', () => resolve())),
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      if (!server.listening) return resolve();
-      server.close(() => resolve());
-    }),
-  };
-}
+import { createRequest, grpcError, relayTo, startControllerEndpoint, waitProbeReady } from './support.js';
 
 describe('csi controller before the API server can be reached', function () {
   this.timeout(90_000);

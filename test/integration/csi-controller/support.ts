@@ -4,6 +4,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { CreateVolumeRequest } from '../../../src/csi/generated/csi/v1/CreateVolumeRequest.js';
@@ -95,5 +96,27 @@ export async function startControllerEndpoint(c: KubeClients, waitTimeoutMs: num
       await running.stop();
       await dirs.remove();
     },
+  };
+}
+
+/** A TCP relay to the API server that starts listening only when told: an API server "down" until then. */
+export function relayTo(apiPort: number, listenPort: number): { open: () => Promise<void>; close: () => Promise<void> } {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(apiPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => { client.destroy(); upstream.destroy(); });
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  return {
+    open: () => new Promise((resolve) => server.listen(listenPort, '127.0.0.1', () => resolve())),
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+    }),
   };
 }

@@ -1,7 +1,7 @@
 /**
- * The CSI node service on the host: LocalVolumeReplica objects written the way the node agent
- * writes them (status.devicePath naming a loop device here, since the host kernel cannot make LVs),
- * what `df` prints, and a scratch area whose mounts are undone after a test, also after a failure.
+ * The CSI node service on the host: LocalVolumeReplica objects whose status names a device (as
+ * anyone allowed to patch replica status could write it; the service must not trust it), and a
+ * scratch area — the tests' kubelet directory — whose mounts are undone after a test, also after a failure.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,7 +11,7 @@ import { apiVersion, labels, loamResources, localVolumeReplicaName, type LocalVo
 import { patchStatus, resourcePath, type KubeClients } from '../../../src/kube/index.js';
 import { readMounts } from '../../../src/csi/node-mount.js';
 
-/** Creates the replica of `volumeId` on `nodeName` and reports `devicePath` in its status, as the node agent does. */
+/** Creates the replica of `volumeId` on `nodeName` (pool loam-ssd) with `devicePath` written into its status. */
 export async function createReplica(c: KubeClients, volumeId: string, nodeName: string, devicePath: string, capacityBytes: number): Promise<void> {
   const name = localVolumeReplicaName(volumeId, nodeName);
   const replica: LocalVolumeReplica = {
@@ -26,15 +26,6 @@ export async function createReplica(c: KubeClients, volumeId: string, nodeName: 
 
 export async function deleteReplicas(c: KubeClients, nodeName: string): Promise<void> {
   await c.rest.request('DELETE', resourcePath(loamResources.localVolumeReplicas), { query: { labelSelector: `${labels.node}=${nodeName}` } }).catch(() => undefined);
-}
-
-export interface DfFigures { size: number; used: number; avail: number; itotal: number; iused: number; iavail: number }
-
-/** What `df` prints for the filesystem at `mountPoint`, in bytes and inodes. */
-export async function df(mountPoint: string): Promise<DfFigures> {
-  const bytes = (await execa('df', ['-B1', '--output=size,used,avail', mountPoint])).stdout.trim().split('\n')[1]!.trim().split(/\s+/).map(Number);
-  const inodes = (await execa('df', ['--output=itotal,iused,iavail', mountPoint])).stdout.trim().split('\n')[1]!.trim().split(/\s+/).map(Number);
-  return { size: bytes[0]!, used: bytes[1]!, avail: bytes[2]!, itotal: inodes[0]!, iused: inodes[1]!, iavail: inodes[2]! };
 }
 
 export async function blkidType(device: string): Promise<string> {

@@ -57,6 +57,11 @@ describe('csi CreateVolume request', () => {
     assert.throws(() => planCreateVolume(request({ volume_capabilities: [{ block: {}, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } }] })), refusedWith(status.INVALID_ARGUMENT, /volume_capabilities\[0\]: access mode MULTI_NODE_MULTI_WRITER/));
   });
 
+  it('refuses replicaCount "2" until replication (DRBD) exists: two independent LVs would be two different volumes', () => {
+    assert.throws(() => planCreateVolume(request({ parameters: { poolClass: 'SSD', replicaCount: '2' } })),
+      refusedWith(status.INVALID_ARGUMENT, /^CreateVolume: parameters.replicaCount "2": dual-replica volumes need replication \(DRBD\), which is not available yet; use replicaCount "1"$/));
+  });
+
   it('sizes: default 1 GiB, rounded up to 4 MiB extents, within the limit', () => {
     assert.equal(planCreateVolume(request({ capacity_range: null })).volume.spec.capacityBytes, defaultVolumeBytes);
     assert.equal(planCreateVolume(request({ capacity_range: { required_bytes: String(Mi), limit_bytes: '0' } })).volume.spec.capacityBytes, 4 * Mi);
@@ -82,6 +87,6 @@ describe('csi CreateVolume request', () => {
     assert.equal(incompatibility(existing, planCreateVolume(request({ capacity_range: { required_bytes: String(Gi / 2), limit_bytes: '0' } }))), undefined, 'a smaller request fits');
     assert.match(incompatibility(existing, planCreateVolume(request({ capacity_range: { required_bytes: String(2 * Gi), limit_bytes: '0' } })))!, /exists with 1073741824 bytes, outside the requested range/);
     assert.match(incompatibility(existing, planCreateVolume(request({ parameters: { poolClass: 'HDD' } })))!, /poolClass SSD, not HDD/);
-    assert.match(incompatibility(existing, planCreateVolume(request({ parameters: { poolClass: 'SSD', replicaCount: '2' } })))!, /replicaCount 1, not 2/);
+    assert.match(incompatibility({ ...existing, spec: { ...existing.spec, replicaCount: 2 } }, plan)!, /replicaCount 2, not 1/);
   });
 });

@@ -53,6 +53,16 @@ describe('csi interceptor', () => {
     assert.match(lines.join('\n'), /"code":"INVALID_ARGUMENT","error":"CreateVolume: name is required".*"message":"csi call refused"/);
   });
 
+  it('bounds the message of a refusal: a 100 kB id echoed back would not fit the HTTP/2 trailer and would stall the caller\'s connection', async () => {
+    const { logger } = capturingLogger();
+    const id = 'x'.repeat(100_000);
+    const { done } = invoke(async () => { throw new CsiError(status.NOT_FOUND, `ControllerGetVolume: volume ${id} does not exist`); }, {}, logger, 'ControllerGetVolume');
+    const { err } = await done;
+    assert.equal(err?.code, status.NOT_FOUND);
+    assert.ok(err!.details!.length <= 1024, `details of ${err!.details!.length} characters`);
+    assert.match(err!.details!, /^ControllerGetVolume: volume x+… \(99\d{3} more characters\)$/);
+  });
+
   it('turns a bug (a TypeError, even thrown synchronously) into INTERNAL, logged as an error', async () => {
     const { logger, lines } = capturingLogger();
     const { done } = invoke(((req: { parameters: Record<string, string> | null }) => {

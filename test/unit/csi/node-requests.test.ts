@@ -66,8 +66,16 @@ describe('csi node: request validation', () => {
   it('a capability without access type or of a multi-node mode, an unknown filesystem, or a relative path is INVALID_ARGUMENT', async () => {
     await assert.rejects(svc.NodeStageVolume({ volume_id: 'v', staging_target_path: '/s', volume_capability: { access_mode: { mode: 1 } } }), invalid('access type'));
     await assert.rejects(svc.NodeStageVolume({ volume_id: 'v', staging_target_path: '/s', volume_capability: { mount: { fs_type: 'btrfs' }, access_mode: { mode: 'SINGLE_NODE_WRITER' } } }), invalid('"btrfs" is not supported; use one of ext4, xfs'));
-    await assert.rejects(svc.NodeStageVolume({ volume_id: 'v', staging_target_path: 'stage', volume_capability: mountCap }), invalid('staging_target_path must be an absolute path'));
-    await assert.rejects(svc.NodePublishVolume({ volume_id: 'v', staging_target_path: '/s', target_path: 'rel', volume_capability: mountCap }), invalid('target_path must be an absolute path'));
+    await assert.rejects(svc.NodeStageVolume({ volume_id: 'v', staging_target_path: 'stage', volume_capability: mountCap }), invalid('staging_target_path "stage" must be an absolute path'));
+    await assert.rejects(svc.NodePublishVolume({ volume_id: 'v', staging_target_path: '/var/lib/kubelet/s', target_path: 'rel', volume_capability: mountCap }), invalid('target_path "rel" must be an absolute path'));
+  });
+
+  it('a staging or target path outside the kubelet directory is INVALID_ARGUMENT before the API server or LVM is asked', async () => {
+    // Paths that exist nowhere: a regression must not be able to touch a file of the machine running the tests.
+    await assert.rejects(svc.NodeStageVolume({ volume_id: 'v', staging_target_path: '/nonexistent-loam/etc', volume_capability: mountCap }), invalid('staging_target_path "/nonexistent-loam/etc" must be inside the kubelet directory /var/lib/kubelet'));
+    await assert.rejects(svc.NodePublishVolume({ volume_id: 'v', staging_target_path: '/var/lib/kubelet/s', target_path: '/var/lib/kubelet/../../../nonexistent-loam/.ssh', volume_capability: mountCap }), invalid('target_path .* must not contain ".."'));
+    await assert.rejects(svc.NodeUnpublishVolume({ volume_id: 'v', target_path: '/nonexistent-loam/usr/bin/env' }), invalid('target_path "/nonexistent-loam/usr/bin/env" must be inside the kubelet directory'));
+    await assert.rejects(svc.NodeUnstageVolume({ volume_id: 'v', staging_target_path: '/var/lib' }), invalid('staging_target_path "/var/lib" must be inside the kubelet directory'));
   });
 
   it('NodeGetInfo names the node and its topology segment; capabilities are the advertised five', async () => {
