@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { defaultVolumeBytes, incompatibility, planCreateVolume, volumeIdOf } from '../../../src/csi/controller-requests.js';
-import { CsiError } from '../../../src/csi/errors.js';
 import type { CreateVolumeRequest__Output } from '../../../src/csi/generated/csi/v1/CreateVolumeRequest.js';
+import { csiRefusal as refusedWith } from './refusal.js';
 
 const Mi = 2 ** 20;
 const Gi = 2 ** 30;
@@ -21,15 +21,6 @@ function request(overrides: Partial<CreateVolumeRequest__Output> = {}): CreateVo
     },
     mutable_parameters: {},
     ...overrides,
-  };
-}
-
-function refusedWith(code: status, pattern: RegExp): (err: unknown) => boolean {
-  return (err) => {
-    assert.ok(err instanceof CsiError, String(err));
-    assert.equal(status[err.code], status[code], err.message);
-    assert.match(err.details, pattern);
-    return true;
   };
 }
 

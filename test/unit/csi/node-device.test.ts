@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import type { LocalVolumeReplica } from '../../../src/api/index.js';
-import { CsiError } from '../../../src/csi/errors.js';
 import { lvRefusal, replicaLvOf } from '../../../src/csi/node-device.js';
 import type { LvReport } from '../../../src/localstorage/lvm.js';
+import { csiRefusal as code } from './refusal.js';
 
 const uid = '3f0c9a52-7d1e-4c59-9b2a-0a1b2c3d4e5f';
 
@@ -23,15 +23,6 @@ function replica(spec: Partial<LocalVolumeReplica['spec']> = {}, devicePath = '/
 
 function lv(tags: string[], extra: Partial<LvReport> = {}): LvReport {
   return { name: 'pvc-1', vgName: 'loam-ssd', sizeBytes: 2 ** 30, tags, active: true, path: '/dev/loam-ssd/pvc-1', ...extra };
-}
-
-function code(c: status, pattern: RegExp): (err: unknown) => boolean {
-  return (err: unknown) => {
-    assert.ok(err instanceof CsiError, `a CsiError, got ${String(err)}`);
-    assert.equal(status[err.code], status[c], err.message);
-    assert.match(err.details, pattern);
-    return true;
-  };
 }
 
 describe('csi node device: derived from the replica spec, checked against LVM', () => {

@@ -8,17 +8,10 @@ import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { CsiError } from '../../../src/csi/errors.js';
 import { confinedPath, defaultKubeletDir, lexicalPathProblem } from '../../../src/csi/node-paths.js';
+import { csiRefusal } from './refusal.js';
 
-function refused(pattern: RegExp): (err: unknown) => boolean {
-  return (err: unknown) => {
-    assert.ok(err instanceof CsiError, `a CsiError, got ${String(err)}`);
-    assert.equal(status[err.code], 'INVALID_ARGUMENT', err.message);
-    assert.match(err.details, pattern);
-    return true;
-  };
-}
+const refused = (pattern: RegExp): ((err: unknown) => boolean) => csiRefusal(status.INVALID_ARGUMENT, pattern);
 
 describe('csi node paths: confined to the kubelet directory', () => {
   it('lexical rules: absolute, no "..", no NUL, not too long, strictly under the kubelet dir', () => {

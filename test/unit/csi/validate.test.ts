@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { CsiError } from '../../../src/csi/errors.js';
+import { csiRefusal as code } from './refusal.js';
 import { capabilityProblem, capacityRangeOf, nodesOfTopologies, requireField, requireSupportedCapabilities, volumeParametersOf } from '../../../src/csi/validate.js';
-
-function code(expected: status, pattern: RegExp): (err: unknown) => boolean {
-  return (err: unknown) => {
-    assert.ok(err instanceof CsiError, `a CsiError, got ${String(err)}`);
-    assert.equal(status[err.code], status[expected], err.message);
-    assert.match(err.details, pattern);
-    return true;
-  };
-}
 
 const mount = { mount: { fs_type: 'ext4', mount_flags: [] }, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 const block = { block: {}, access_mode: { mode: 'SINGLE_NODE_READER_ONLY' } };
