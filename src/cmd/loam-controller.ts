@@ -5,7 +5,7 @@
  *
  *   loam-controller [--kubeconfig K] [--leader-elect true|false] [--lease-namespace loam-system]
  *                   [--lease-name loam-controller] [--identity ID] [--workers 2] [--log-level info]
- *                   [--node-grace-seconds 600] [--csi-endpoint unix:///csi/csi.sock]
+ *                   [--node-grace-seconds 600] [--stale-heartbeat-seconds 90] [--csi-endpoint unix:///csi/csi.sock]
  * The CSI Controller service (lvm.loam.io) is served on --csi-endpoint by every replica, leader or
  * not: it only writes LocalVolumes, and its sidecars elect their own leader.
  * Every flag has an environment equivalent: LOAM_KUBECONFIG, LOAM_LEADER_ELECT, LOAM_LEASE_NAMESPACE, ...
@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { componentLogger, setLogLevel } from '../common/logger.js';
 import { coreResources, createKubeClients, isAlreadyExists, isNotFound, LeaderElector, loadKubeConfig, resourcePath, SharedInformers, type KubeClients } from '../kube/index.js';
 import { ClaimBinder } from '../ldm/claim-binder.js';
+import { defaultStaleAfterMs } from '../localstorage/node-liveness.js';
 import { VolumePlacer } from '../localstorage/volume-placer.js';
 import { createControllerService } from '../csi/controller-service.js';
 import { serveCsiEndpoint, type RunningCsiEndpoint } from '../csi/endpoint.js';
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     'log-level': { type: 'string', default: env('log-level') ?? 'info' },
     // How long a Node must be gone, and its agents silent, before its Loam objects are deleted.
     'node-grace-seconds': { type: 'string', default: env('node-grace-seconds') ?? '600' },
+    // A node whose agent has not reported for this long gets no new volumes (placement and GetCapacity alike).
+    'stale-heartbeat-seconds': { type: 'string', default: env('stale-heartbeat-seconds') ?? String(defaultStaleAfterMs / 1000) },
     // Unix socket of the CSI Controller service; empty: not served.
     'csi-endpoint': { type: 'string', default: env('csi-endpoint') ?? '' },
   },
@@ -80,13 +83,15 @@ async function main(): Promise<void> {
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a positive integer, got "${values.workers}"`);
   const nodeGraceSeconds = Number(values['node-grace-seconds']);
   if (!Number.isFinite(nodeGraceSeconds) || nodeGraceSeconds <= 0) throw new Error(`--node-grace-seconds must be a positive number, got "${values['node-grace-seconds']}"`);
+  const staleAfterMs = Number(values['stale-heartbeat-seconds']) * 1000;
+  if (!(staleAfterMs > 0)) throw new Error(`--stale-heartbeat-seconds must be a positive number, got "${values['stale-heartbeat-seconds']}"`);
   const clients = createKubeClients(loadKubeConfig({ kubeconfigPath: values.kubeconfig }));
   const identity = values.identity!;
   // One informer per kind for the whole process: the CSI service and each term's controllers share them.
   const informers = new SharedInformers(clients.rest);
   const newControllers = (): Controllers => new Controllers([
     new ClaimBinder({ clients, identity, workers, informers }),
-    new VolumePlacer({ clients, identity, workers, informers, nodeGraceMs: nodeGraceSeconds * 1000 }),
+    new VolumePlacer({ clients, identity, workers, informers, nodeGraceMs: nodeGraceSeconds * 1000, staleAfterMs }),
   ]);
   const stop = new AbortController();
   let done: Promise<void> = Promise.resolve();
@@ -107,7 +112,7 @@ async function main(): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => { if (!shuttingDown) { shuttingDown = true; void shutdown(sig); } });
 
   if (values['csi-endpoint']) {
-    csi = await serveCsiEndpoint({ endpoint: values['csi-endpoint'], controller: createControllerService({ clients, informers }) });
+    csi = await serveCsiEndpoint({ endpoint: values['csi-endpoint'], controller: createControllerService({ clients, informers, staleAfterMs }) });
     log.info('serving the CSI controller service', { endpoint: values['csi-endpoint'] });
   }
 

@@ -8,7 +8,8 @@
  * - No segment → the sum over all nodes (the spec's "total available capacity"); maximum_volume_size
  *   is always the largest single pool, since a volume (each replica) lives in one pool.
  * - No poolClass parameter → every class counts.
- * - A capability Loam cannot serve, an unknown node or a node without such a pool → 0.
+ * - A capability Loam cannot serve, an unknown node, a node without such a pool, or a node whose
+ *   agent stopped reporting (a stale heartbeat: src/localstorage/node-liveness.ts) → 0.
  */
 import { labels, loamResources, mediaClasses, type LocalStorageNode, type LocalVolumeReplica, type MediaClass } from '../api/index.js';
 import type { Logger } from '../common/logger.js';
@@ -54,7 +55,8 @@ export class CapacityView {
   readonly storageNodes: Informer<LocalStorageNode>;
   readonly replicas: Informer<LocalVolumeReplica>;
 
-  constructor(clients: KubeClients, private readonly volumes: VolumeStore, logger: Logger, resyncMs?: number, informers?: SharedInformers) {
+  /** `staleAfterMs`: heartbeat age after which a node counts no room (default node-liveness.ts defaultStaleAfterMs). */
+  constructor(clients: KubeClients, private readonly volumes: VolumeStore, logger: Logger, resyncMs?: number, informers?: SharedInformers, private readonly staleAfterMs?: number) {
     this.storageNodes = informerFor<LocalStorageNode>(clients.rest, { resource: loamResources.localStorageNodes, resyncMs, logger }, informers);
     this.replicas = informerFor<LocalVolumeReplica>(clients.rest, {
       resource: loamResources.localVolumeReplicas,
@@ -70,6 +72,7 @@ export class CapacityView {
       storageNodeNames: () => this.storageNodes.cache.list().map((n) => n.spec?.nodeName ?? n.metadata.name!),
       replicasOnNode: (node) => this.replicas.cache.byIndex(byNode, node),
       volumesPlacedOn: (node) => this.volumes.volumesPlacedOn(node),
+      staleAfterMs: this.staleAfterMs,
     });
   }
 }

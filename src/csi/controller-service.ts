@@ -47,6 +47,8 @@ export interface ControllerServiceOptions {
   resyncMs?: number;
   /** The process's shared informers (the volume placer watches the same volumes, replicas and storage nodes). */
   informers?: SharedInformers;
+  /** GetCapacity: heartbeat age after which a node counts no room, as placement judges it (default 90 s). */
+  staleAfterMs?: number;
   logger?: Logger;
 }
 
@@ -67,7 +69,7 @@ export class CsiControllerService implements ControllerService {
   constructor(opts: ControllerServiceOptions) {
     this.log = opts.logger ?? componentLogger('csi-controller');
     this.store = new VolumeStore(opts.clients, this.log, opts.resyncMs, opts.informers);
-    this.capacityView = new CapacityView(opts.clients, this.store, this.log, opts.resyncMs, opts.informers);
+    this.capacityView = new CapacityView(opts.clients, this.store, this.log, opts.resyncMs, opts.informers, opts.staleAfterMs);
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 60_000;
   }
 

@@ -5,8 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { waitFor } from '../../../tools/testenv/wait.js';
-import { eventsAbout } from '../ldm-claims/support.js';
-import { createVolume, Gi, placerFixture, reportPools, waitForVolume, type PoolInput } from './support.js';
+import { coreResources, resourcePath } from '../../../src/kube/index.js';
+import { createReadyNode } from '../../../tools/testenv/nodes.js';
+import { clients, eventsAbout, startController, stopController, suffix } from '../ldm-claims/support.js';
+import { controlPlane } from '../setup.js';
+import { cleanup, createStorageNode, createVolume, Gi, placerFixture, reportPools, waitForVolume, type PoolInput } from './support.js';
 
 describe('volume placer: nodes whose agent stopped reporting take no new volumes', function () {
   this.timeout(60_000);
@@ -52,5 +55,27 @@ describe('volume placer: nodes whose agent stopped reporting take no new volumes
     const pending = await waitForVolume(f.c, v, 'Pending with a message', (x) => x.status?.state === 'Pending' && (x.status.message ?? '') !== '');
     assert.ok(pending.status!.message!.startsWith(`none of the required nodes (${silent}) can take a new SSD volume now: ${silent}: `), pending.status!.message);
     assert.match(pending.status!.message!, staleReason);
+  });
+});
+
+describe('loam-controller --stale-heartbeat-seconds (a real process)', function () {
+  this.timeout(60_000);
+
+  it('a longer threshold lets a node that last reported 10 minutes ago take new volumes', async () => {
+    const c = clients();
+    const run = suffix();
+    const node = `slow-agent-${run}`;
+    const volume = `pvc-slow-${run}`;
+    const controller = startController(['--leader-elect', 'false', '--stale-heartbeat-seconds', '3600']);
+    try {
+      await createReadyNode(controlPlane().kubeConfig(), node);
+      await createStorageNode(c, node, [{ mediaClass: 'SSD', freeBytes: 10 * Gi, totalBytes: 10 * Gi }], { heartbeat: new Date(Date.now() - 10 * 60_000) });
+      await createVolume(c, volume, { poolClass: 'SSD', capacityBytes: Gi, replicaCount: 1 });
+      await waitForVolume(c, volume, 'placed on the node', (v) => v.spec.replicaNodes?.[0] === node);
+    } finally {
+      await stopController(controller);
+      await cleanup(c, [volume], [node]);
+      await c.rest.request('DELETE', resourcePath(coreResources.nodes, undefined, node)).catch(() => undefined);
+    }
   });
 });
