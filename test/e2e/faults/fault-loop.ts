@@ -173,7 +173,8 @@ export class FaultLoop {
     const deletable = existing.filter((v) => v.name !== expand);
     const mustDelete = create.length === 0;
     const del = deletable.length > 0 && (mustDelete || (existing.length >= 3 && rng.chance(0.5))) ? rng.pick(deletable).name : undefined;
-    const kill = rng.weighted<KillKind>(create.length > 0 ? { 'loam-node': 35, 'loam-node-after-lvcreate': 25, 'loam-controller': 40 } : { 'loam-node': 50, 'loam-node-after-lvcreate': 0, 'loam-controller': 50 });
+    // loam-node kills cost the most (its start in the emulated guest): about two in five cycles.
+    const kill = rng.weighted<KillKind>(create.length > 0 ? { 'loam-node': 20, 'loam-node-after-lvcreate': 20, 'loam-controller': 60 } : { 'loam-node': 40, 'loam-node-after-lvcreate': 0, 'loam-controller': 60 });
     return { create, expand, delete: del, kill, delayMs: rng.int(0, this.opts.maxKillDelayMs ?? 3000) };
   }
 

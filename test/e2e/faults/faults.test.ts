@@ -18,7 +18,7 @@ import { loamResources, type LocalStorageNode } from '../../../src/api/index.js'
 import { resourcePath, sleep } from '../../../src/kube/index.js';
 import { noteFigure } from '../harness/figures.js';
 import { guestCsiCalls } from '../harness/guest-csi.js';
-import { guestLvs, LocalStorageCluster } from '../harness/local-storage.js';
+import { guestLvs, withLocalStorageCluster, type LocalStorageCluster } from '../harness/local-storage.js';
 import { describeFigures, FaultLoop, faultLoopNodeEnv } from './fault-loop.js';
 import { GuestWriter } from './guest-writer.js';
 import { SeededRandom, seedOf } from './seeded-random.js';
@@ -37,25 +37,18 @@ const targetPath = (volumeId: string): string => `/var/lib/kubelet/pods/faults-p
 describe('e2e: Loam under faults', function () {
   this.timeout(600_000);
   let ls: LocalStorageCluster;
-
-  before(async function () {
-    ls = await LocalStorageCluster.start({ nodeName, poolDiskBytes: 1024 * MiB, csiEndpoint: nodeSocket, loamNodeEnv: faultLoopNodeEnv });
-    try {
-      await ls.claimPoolDisk();
-    } catch (err) {
-      console.log(await ls.logs());
-      throw err;
-    }
+  // Registered before the cluster's own hooks, so it runs before they stop it: a failed outage
+  // test may leave the API server stopped, and the clean-up needs it.
+  after(async function () {
+    await ls?.cp.startApiServer();
+  });
+  const cluster = withLocalStorageCluster({ nodeName, poolDiskBytes: 1024 * MiB, csiEndpoint: nodeSocket, loamNodeEnv: faultLoopNodeEnv });
+  before(function () {
+    ls = cluster();
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && ls) console.log(`${await ls.logs()}\n--- control plane\n${await ls.cp.logTail(30)}`);
-  });
-
-  after(async function () {
-    // A failed outage test may leave the API server stopped: the clean-up needs it.
-    await ls?.cp.startApiServer();
-    await ls?.stop();
+    if (this.currentTest?.state === 'failed' && ls) console.log(`--- control plane\n${await ls.cp.logTail(30)}`);
   });
 
   it('API server down 60 s with mounted volumes: IO keeps working, nothing is deleted, all converges within 30 s of its return', async function () {
@@ -63,13 +56,12 @@ describe('e2e: Loam under faults', function () {
     const names = [ls.newVolumeName(), ls.newVolumeName()];
     for (const name of names) await ls.createVolume(name, 32 * MiB);
     for (const name of names) await ls.waitVolumeReady(name, 32 * MiB);
-    for (const name of names) {
-      await ls.vm.runOk(`mkdir -p $(dirname ${stagingPath(name)}) $(dirname ${targetPath(name)})`);
-      await guestCsiCalls(ls.vm, nodeSocket, 'Node', [
-        ['NodeStageVolume', { volume_id: name, staging_target_path: stagingPath(name), volume_capability: mountCap }],
-        ['NodePublishVolume', { volume_id: name, staging_target_path: stagingPath(name), target_path: targetPath(name), volume_capability: mountCap }],
-      ]);
-    }
+    for (const name of names) await ls.vm.runOk(`mkdir -p $(dirname ${stagingPath(name)}) $(dirname ${targetPath(name)})`);
+    // As kubelet would when a pod starts; one guest process for all calls (node starts slowly there).
+    await guestCsiCalls(ls.vm, nodeSocket, 'Node', names.flatMap((name): Array<[string, object]> => [
+      ['NodeStageVolume', { volume_id: name, staging_target_path: stagingPath(name), volume_capability: mountCap }],
+      ['NodePublishVolume', { volume_id: name, staging_target_path: stagingPath(name), target_path: targetPath(name), volume_capability: mountCap }],
+    ]));
     const writers = await Promise.all(names.map((name, i) => GuestWriter.start(ls.vm, targetPath(name), `outage-${i}`)));
     try {
       await ls.waitWhileRunning('both writers to complete rounds', async () => (await Promise.all(writers.map((w) => w.counts()))).every((c) => c.ok >= 3), 60_000);
@@ -121,13 +113,11 @@ describe('e2e: Loam under faults', function () {
     } finally {
       for (const w of writers) await w.stop();
     }
-    for (const name of names) {
-      await guestCsiCalls(ls.vm, nodeSocket, 'Node', [
-        ['NodeUnpublishVolume', { volume_id: name, target_path: targetPath(name) }],
-        ['NodeUnstageVolume', { volume_id: name, staging_target_path: stagingPath(name) }],
-      ]);
-      await ls.deleteVolume(name);
-    }
+    await guestCsiCalls(ls.vm, nodeSocket, 'Node', names.flatMap((name): Array<[string, object]> => [
+      ['NodeUnpublishVolume', { volume_id: name, target_path: targetPath(name) }],
+      ['NodeUnstageVolume', { volume_id: name, staging_target_path: stagingPath(name) }],
+    ]));
+    for (const name of names) await ls.deleteVolume(name);
     for (const name of names) await ls.waitVolumeGone(name);
   });
 
