@@ -1,7 +1,7 @@
 /**
  * Pools under attack and under a lost disk, on real device-mapper (issue #13):
- * - item 5: a tenant who builds LVM inside a volume (a loop device over its LV, as a privileged pod
- *   or a guest OS can) and names the VG like a Loam pool, tagged loam.io, gets no pool: loam-node
+ * - item 5: a tenant who builds LVM inside a volume (on a device-mapper layer over its LV, as
+ *   dm-crypt, multipath or a privileged pod can make) and names the VG like a Loam pool, tagged loam.io, gets no pool: loam-node
  *   neither reports it nor runs any LVM command on it, because every LVM call sees only the disks
  *   claimed for Local Storage.
  * - item 14: one of a pool's two PVs gone when loam-node starts: the pool is Degraded with the
@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { apiVersion, labels, loamResources, localStorageOwner, type LocalDisk, type LocalDiskClaim, type LocalStorageNode } from '../../src/api/index.js';
 import { resourcePath } from '../../src/kube/index.js';
-import { LocalStorageCluster } from './harness/local-storage.js';
+import { withLocalStorageCluster, type LocalStorageCluster } from './harness/local-storage.js';
 import { waitFor } from '../../tools/testenv/wait.js';
 
 const MiB = 1024 ** 2;
@@ -36,31 +36,21 @@ describe('e2e: pool safety in a VM (a tenant VG named like a pool; a pool with a
     await ls.waitWhileRunning('a LocalStorageNode report after the restart', async () => Date.parse((await storageNode())?.status?.lastHeartbeatTime ?? '0') > started, 180_000);
   };
 
-  before(async function () {
-    ls = await LocalStorageCluster.start({ nodeName, poolDiskBytes: 256 * MiB });
-    try {
-      await ls.claimPoolDisk();
-    } catch (err) {
-      console.log(await ls.logs());
-      throw err;
-    }
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && ls) console.log(await ls.logs());
-  });
-
-  after(async function () {
-    await ls?.stop();
+  const cluster = withLocalStorageCluster({ nodeName, poolDiskBytes: 256 * MiB });
+  before(function () {
+    ls = cluster();
   });
 
   it('a VG named loam-nvme and tagged loam.io inside a volume is not a pool, and loam-node runs no LVM command on it (item 5)', async function () {
     const name = ls.newVolumeName();
     await ls.createVolume(name, 16 * MiB);
     await ls.waitVolumeReady(name, 16 * MiB);
-    // The tenant's block volume seen as a disk of its own (a loop device over the LV), with LVM on it.
-    const loop = (await ls.vm.runOk(`losetup -f --show /dev/${ls.vgName}/${name}`)).trim();
-    await ls.vm.runOk(`${lvmEnv} lvm pvcreate -q ${loop} && ${lvmEnv} lvm vgcreate -q --addtag loam.io loam-nvme ${loop}`);
+    // The tenant's block volume seen as a disk of its own (a device-mapper layer over the LV, as
+    // dm-crypt, multipath or a privileged pod can make), with LVM on it.
+    const lv = `/dev/${ls.vgName}/${name}`;
+    await ls.vm.runOk(`${lvmEnv} dmsetup create tenant-layer --table "0 $(blockdev --getsz ${lv}) linear ${lv} 0"`);
+    const layer = '/dev/mapper/tenant-layer';
+    await ls.vm.runOk(`${lvmEnv} lvm pvcreate -q ${layer} && ${lvmEnv} lvm vgcreate -q --addtag loam.io loam-nvme ${layer}`);
     try {
       await restartLoamNode();
       const lsn = (await storageNode())!;
@@ -70,7 +60,7 @@ describe('e2e: pool safety in a VM (a tenant VG named like a pool; a pool with a
       assert.match(vg, /loam-nvme\s+loam\.io\s+0/, 'the tenant\'s VG is as the tenant left it');
       assert.doesNotMatch(await ls.logs(), /loam-nvme/, 'loam-node never named (so never activated or changed) the tenant\'s VG');
     } finally {
-      await ls.vm.runOk(`${lvmEnv} lvm vgremove -q -y loam-nvme; ${lvmEnv} lvm pvremove -q -y ${loop}; losetup -d ${loop}`);
+      await ls.vm.runOk(`${lvmEnv} lvm vgremove -q -y loam-nvme; ${lvmEnv} lvm pvremove -q -y ${layer}; ${lvmEnv} dmsetup remove tenant-layer`);
     }
   });
 

@@ -91,6 +91,35 @@ export async function guestVg(vm: Vm, vgName: string): Promise<{ sizeBytes: numb
   return { sizeBytes: Number(row.vg_size), freeBytes: Number(row.vg_free) };
 }
 
+/**
+ * The mocha hooks of a spec file that shares one LocalStorageCluster: started, with its pool disk
+ * claimed, before the tests (the logs printed when that fails; `onClaimed` gets how long the claim
+ * took); the logs printed after a failed test; stopped after all. Call it inside the file's
+ * describe; the getter gives the cluster.
+ */
+export function withLocalStorageCluster(opts: LocalStorageClusterOptions, onClaimed?: (claimMs: number) => void): () => LocalStorageCluster {
+  let ls: LocalStorageCluster | undefined;
+  before(async function () {
+    ls = await LocalStorageCluster.start(opts);
+    try {
+      onClaimed?.(await ls.claimPoolDisk());
+    } catch (err) {
+      console.log(await ls.logs());
+      throw err;
+    }
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && ls) console.log(await ls.logs());
+  });
+  after(async function () {
+    await ls?.stop();
+  });
+  return () => {
+    if (!ls) throw new Error('the LocalStorageCluster is not started (withLocalStorageCluster hooks run before the tests)');
+    return ls;
+  };
+}
+
 export class LocalStorageCluster {
   readonly clients: KubeClients;
   /** Set once the claim bound the pool disk: the media class of the VM's disk, and its VG. */
