@@ -82,6 +82,7 @@ export class PoolManager {
     for (const disk of this.opts.informer.cache.list()) this.controller.enqueue(disk.metadata!.name!);
     this.recheckTimer = setInterval(() => {
       for (const name of this.problemsByDisk.keys()) this.controller.enqueue(name);
+      void this.watchMissingPvs();
     }, this.opts.recheckMs ?? 60_000);
   }
 
@@ -140,6 +141,24 @@ export class PoolManager {
     if (this.activationErrors.size > 0 || degraded) this.retryActivation();
   }
 
+  /**
+   * A disk can also go while loam-node runs: its PV is looked for at each recheck, so the event is
+   * raised and activation retried (the disk may come back) without waiting for a restart.
+   */
+  private async watchMissingPvs(): Promise<void> {
+    try {
+      const degraded = (await this.opts.lvm.vgs()).filter(isLoamVg).some((vg) => (vg.missingPvCount ?? 0) > 0);
+      if (!degraded) {
+        this.missingReported.clear();
+        return;
+      }
+      await this.reportMissingPvs();
+      if (!this.activationRetry) this.retryActivation();
+    } catch (err) {
+      this.opts.logger.debug('cannot look for missing physical volumes', { error: lvmLine(err) });
+    }
+  }
+
   /** A Warning event on each LocalDisk whose PV (by the UUID it recorded) a Loam VG misses, once per disk. */
   private async reportMissingPvs(): Promise<void> {
     let pvs;
@@ -168,6 +187,7 @@ export class PoolManager {
     if (this.stopped) return;
     clearTimeout(this.activationRetry);
     this.activationRetry = setTimeout(() => {
+      this.activationRetry = undefined;
       void this.activateVgs().then(() => this.poolsChanged());
     }, 30_000);
   }
