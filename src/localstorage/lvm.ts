@@ -88,11 +88,11 @@ export interface LvmCallOptions {
   timeoutMs?: number;
 }
 
-/** `missing`: the VG records this PV but its device is not there (its pvName is then LVM's "[unknown]"). */
+/** `missing` (set only when true): the VG records this PV but its device is not there (its pvName is then LVM's "[unknown]"). */
 export interface PvReport { pvName: string; vgName: string; sizeBytes: number; freeBytes: number; uuid: string; missing?: boolean }
-/** `missingPvCount`: PVs of the VG whose device is not there; LVM then refuses to change the VG. */
+/** `missingPvCount` (set only when above 0): PVs of the VG whose device is not there; LVM then refuses to change the VG. */
 export interface VgReport { name: string; sizeBytes: number; freeBytes: number; extentBytes: number; pvCount: number; lvCount: number; tags: string[]; missingPvCount?: number }
-/** `partial`: part of the LV lies on a missing PV (LVM will not activate it). */
+/** `partial` (set only when true): part of the LV lies on a missing PV (LVM will not activate it). */
 export interface LvReport { name: string; vgName: string; sizeBytes: number; tags: string[]; active: boolean; path: string; partial?: boolean }
 
 /**
@@ -201,7 +201,7 @@ function tags(raw: string | undefined): string[] {
 }
 
 export function toPv(row: ReportRow): PvReport {
-  return { pvName: row.pv_name ?? '', vgName: row.vg_name ?? '', sizeBytes: bytes(row, 'pv_size'), freeBytes: bytes(row, 'pv_free'), uuid: row.pv_uuid ?? '', missing: (row.pv_missing ?? '') === 'missing' };
+  return { pvName: row.pv_name ?? '', vgName: row.vg_name ?? '', sizeBytes: bytes(row, 'pv_size'), freeBytes: bytes(row, 'pv_free'), uuid: row.pv_uuid ?? '', ...((row.pv_missing ?? '') === 'missing' ? { missing: true } : {}) };
 }
 
 export function toVg(row: ReportRow): VgReport {
@@ -213,7 +213,7 @@ export function toVg(row: ReportRow): VgReport {
     pvCount: bytes(row, 'pv_count'),
     lvCount: bytes(row, 'lv_count'),
     tags: tags(row.vg_tags),
-    missingPvCount: bytes(row, 'vg_missing_pv_count'),
+    ...(bytes(row, 'vg_missing_pv_count') > 0 ? { missingPvCount: bytes(row, 'vg_missing_pv_count') } : {}),
   };
 }
 
@@ -227,7 +227,7 @@ export function toLv(row: ReportRow): LvReport {
     tags: tags(row.lv_tags),
     active: (row.lv_active ?? '') === 'active',
     path: row.lv_path || `/dev/${vgName}/${name}`,
-    partial: (row.lv_health_status ?? '') === 'partial',
+    ...((row.lv_health_status ?? '') === 'partial' ? { partial: true } : {}),
   };
 }
 

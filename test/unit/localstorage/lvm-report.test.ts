@@ -6,7 +6,7 @@ describe('lvm reports', () => {
   it('reads vgs rows with byte sizes and tags', () => {
     const out = JSON.stringify({ report: [{ vg: [{ vg_name: 'loam-ssd', vg_size: '1069547520', vg_free: '1065353216', vg_extent_size: '4194304', pv_count: '1', lv_count: '1', vg_tags: 'loam.io,other' }] }] });
     const [vg] = parseReport(out, 'vg').map(toVg);
-    assert.deepEqual(vg, { name: 'loam-ssd', sizeBytes: 1069547520, freeBytes: 1065353216, extentBytes: 4194304, pvCount: 1, lvCount: 1, tags: ['loam.io', 'other'], missingPvCount: 0 });
+    assert.deepEqual(vg, { name: 'loam-ssd', sizeBytes: 1069547520, freeBytes: 1065353216, extentBytes: 4194304, pvCount: 1, lvCount: 1, tags: ['loam.io', 'other'] });
   });
 
   it('reads lvs rows: active flag, path, untagged LVs have no tags', () => {
@@ -15,8 +15,8 @@ describe('lvm reports', () => {
       { lv_name: 'theirs', vg_name: 'loam-ssd', lv_size: '8388608', lv_tags: '', lv_active: '', lv_path: '' },
     ] }] });
     const lvs = parseReport(out, 'lv').map(toLv);
-    assert.deepEqual(lvs[0], { name: 'pvc-1', vgName: 'loam-ssd', sizeBytes: 4194304, tags: ['loam.io'], active: true, path: '/dev/loam-ssd/pvc-1', partial: false });
-    assert.deepEqual(lvs[1], { name: 'theirs', vgName: 'loam-ssd', sizeBytes: 8388608, tags: [], active: false, path: '/dev/loam-ssd/theirs', partial: false });
+    assert.deepEqual(lvs[0], { name: 'pvc-1', vgName: 'loam-ssd', sizeBytes: 4194304, tags: ['loam.io'], active: true, path: '/dev/loam-ssd/pvc-1' });
+    assert.deepEqual(lvs[1], { name: 'theirs', vgName: 'loam-ssd', sizeBytes: 8388608, tags: [], active: false, path: '/dev/loam-ssd/theirs' });
   });
 
   it('reads what a missing PV leaves: the PV flagged missing, the VG\'s missing count, LVs on it partial', () => {
@@ -24,7 +24,7 @@ describe('lvm reports', () => {
       { pv_name: '/dev/vdb', vg_name: 'loam-ssd', pv_size: '1069547520', pv_free: '0', pv_uuid: 'aaaaaa-bbbb-cccc-dddd-eeee-ffff-gggggg', pv_missing: '' },
       { pv_name: '[unknown]', vg_name: 'loam-ssd', pv_size: '1069547520', pv_free: '0', pv_uuid: 'hhhhhh-iiii-jjjj-kkkk-llll-mmmm-nnnnnn', pv_missing: 'missing' },
     ] }] }), 'pv').map(toPv);
-    assert.deepEqual(pvs.map((p) => p.missing), [false, true]);
+    assert.deepEqual(pvs.map((p) => p.missing), [undefined, true]);
     const vg = toVg({ vg_name: 'loam-ssd', vg_size: '2139095040', vg_free: '0', vg_extent_size: '4194304', pv_count: '2', lv_count: '2', vg_tags: 'loam.io', vg_missing_pv_count: '1' });
     assert.equal(vg.missingPvCount, 1);
     assert.equal(toLv({ lv_name: 'pvc-2', vg_name: 'loam-ssd', lv_size: '4194304', lv_tags: 'loam.io', lv_active: '', lv_health_status: 'partial' }).partial, true);
