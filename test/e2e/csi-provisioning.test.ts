@@ -115,18 +115,6 @@ describe('e2e: PVCs of a Loam StorageClass through the real external-provisioner
     await waitFor(`PV ${pv.metadata!.name} to be gone`, async () => (await core.readPersistentVolume({ name: pv.metadata!.name! }).then(() => false, () => true)), 180_000, 500);
     await waitFor(`LV ${volumeId} to be gone from the guest`, async () => !(await cluster.guestLvs()).some((l) => l.name === volumeId), 120_000, 500);
   });
-  /** The gRPC error of the last of `calls` in the guest (the ones before it must succeed). */
-  async function guestRefusal(calls: Array<[method: string, request: object]>): Promise<{ code: string; details: string }> {
-    try {
-      await cluster.guestCalls(guestNodeSocket, 'Node', calls);
-    } catch (err) {
-      const line = /\{"method":.*\}/.exec((err as Error).message);
-      if (line) return JSON.parse(line[0]) as { code: string; details: string };
-      throw err;
-    }
-    throw new Error(`expected ${calls[calls.length - 1]![0]} to be refused`);
-  }
-
   it('the node service on real LVs: formats once, binds rw and ro, one single writer, stats = df, block bytes, xfs flags and growth; refuses another replica\'s LV and a wrong filesystem', async function () {
     const controller = new CsiTestClient(cluster.controllerSocket);
     const base = '/var/lib/kubelet/loam-node-e2e';
@@ -145,79 +133,92 @@ describe('e2e: PVCs of a Loam StorageClass through the real external-provisioner
     const xfs = await create('pvc-node-xfs', 320 * MiB, mount('xfs'), 'xfs');
     const raw = await create('pvc-node-block', 16 * MiB, block);
     const lvPath = (id: string): string => `/dev/${cluster.vgName}/${id}`;
-    const uuidOf = async (id: string): Promise<string> => (await cluster.vm.runOk(`blkid -p -o value -s UUID ${lvPath(id)} || true`)).trim();
-
-    // ext4: made once, published rw and ro, stats as df prints them.
+    const guest = (script: string): Promise<string> => cluster.vm.runOk(script).then((out) => out.trim());
+    const calls = (list: Array<[string, object]>): ReturnType<CsiCluster['guestCallOutcomes']> => cluster.guestCallOutcomes(guestNodeSocket, 'Node', list);
+    const response = (o: Awaited<ReturnType<typeof calls>>[number] | undefined): Record<string, unknown> => {
+      if (!o || !('response' in o)) throw new Error(`expected a response, got ${JSON.stringify(o)}`);
+      return o.response;
+    };
+    const refusal = (o: Awaited<ReturnType<typeof calls>>[number] | undefined, code: string, pattern: RegExp): void => {
+      assert.ok(o && 'code' in o, `expected a refusal, got ${JSON.stringify(o)}`);
+      assert.equal(o.code, code, o.details);
+      assert.match(o.details, pattern);
+    };
     const s1 = `${base}/ext4/globalmount`;
+    const s2 = `${base}/xfs/globalmount`;
+    const s3 = `${base}/volumeDevices/staging/${raw}`;
     const [t1, t2, t3] = ['rw', 'ro', 'single'].map((p) => `${base}/pods/${p}/mount`);
-    const answers = await cluster.guestCalls(guestNodeSocket, 'Node', [
+    const t4 = `${base}/volumeDevices/publish/${raw}/pod`;
+    await guest(`head -c 4096 /dev/urandom > /tmp/pattern && dd if=/tmp/pattern of=${lvPath(raw)} bs=4096 seek=256 conv=notrunc,fsync status=none`);
+
+    // What kubelet does when pods start: ext4 made once and bound rw and ro; xfs with its flags; a block volume.
+    const started = await calls([
       ['NodeStageVolume', { volume_id: ext4, staging_target_path: s1, volume_capability: mount('ext4') }],
       ['NodeStageVolume', { volume_id: ext4, staging_target_path: s1, volume_capability: mount('ext4') }],
       ['NodePublishVolume', { volume_id: ext4, staging_target_path: s1, target_path: t1, volume_capability: mount('ext4') }],
       ['NodePublishVolume', { volume_id: ext4, staging_target_path: s1, target_path: t2, volume_capability: mount('ext4'), readonly: true }],
+      ['NodePublishVolume', { volume_id: ext4, staging_target_path: s1, target_path: t3, volume_capability: mount('ext4', 'SINGLE_NODE_SINGLE_WRITER') }],
       ['NodeGetVolumeStats', { volume_id: ext4, volume_path: t1 }],
+      ['NodeStageVolume', { volume_id: ext4, staging_target_path: `${base}/ext4-as-xfs`, volume_capability: mount('xfs') }],
+      ['NodeStageVolume', { volume_id: xfs, staging_target_path: s2, volume_capability: mount('xfs', 'SINGLE_NODE_WRITER', ['noatime']) }],
+      ['NodeStageVolume', { volume_id: raw, staging_target_path: s3, volume_capability: block }],
+      ['NodePublishVolume', { volume_id: raw, staging_target_path: s3, target_path: t4, volume_capability: block }],
+      ['NodePublishVolume', { volume_id: raw, staging_target_path: s3, target_path: t4, volume_capability: block }],
+      ['NodeGetVolumeStats', { volume_id: raw, volume_path: t4 }],
     ]);
-    const stats = answers[4] as { usage: Array<{ unit: string; total: string; used: string; available: string }>; volume_condition: { abnormal: boolean } };
-    const df = (await cluster.vm.runOk(`df -B1 --output=size,used,avail ${t1} | tail -1`)).trim().split(/\s+/).map(Number);
+    for (const i of [0, 1, 2, 3, 7, 8, 9, 10]) response(started[i]);
+    refusal(started[4], 'FAILED_PRECONDITION', /SINGLE_NODE_SINGLE_WRITER and is already published at/);
+    refusal(started[6], 'FAILED_PRECONDITION', /holds a ext4 filesystem but xfs was requested/);
+    const stats = response(started[5]) as { usage: Array<{ unit: string; total: string; used: string; available: string }>; volume_condition: { abnormal: boolean } };
+    const df = (await guest(`df -B1 --output=size,used,avail ${t1} | tail -1`)).split(/\s+/).map(Number);
     const bytes = stats.usage.find((u) => u.unit === 'BYTES')!;
     assert.deepEqual([Number(bytes.total), Number(bytes.used), Number(bytes.available)], df, 'NodeGetVolumeStats = df');
     assert.equal(stats.volume_condition.abnormal, false);
-    assert.equal((await cluster.vm.runOk(`findmnt -n -o SOURCE --mountpoint ${s1} | wc -l`)).trim(), '1', 'staged once, not stacked');
+    assert.equal(Number((response(started[11]) as { usage: Array<{ total: string }> }).usage[0]!.total), 16 * MiB, 'a block volume\'s stats: its size');
+    assert.equal(await guest(`findmnt -n -o SOURCE --mountpoint ${s1} | wc -l`), '1', 'staged once, not stacked');
     const written = await cluster.vm.runScript(`echo precious > ${t1}/keep.txt && cat ${t2}/keep.txt && echo nope > ${t2}/x.txt`);
     assert.match(written.stdout, /precious/, 'the read-only target shows the same filesystem');
     assert.match(`${written.stdout}${written.stderr}`, /Read-only file system/, 'a write through the read-only target is refused');
-    const single = await guestRefusal([['NodePublishVolume', { volume_id: ext4, staging_target_path: s1, target_path: t3, volume_capability: mount('ext4', 'SINGLE_NODE_SINGLE_WRITER') }]]);
-    assert.equal(single.code, 'FAILED_PRECONDITION');
-    assert.match(single.details, /SINGLE_NODE_SINGLE_WRITER and is already published at/);
-    const uuid = await uuidOf(ext4);
-    await cluster.guestCalls(guestNodeSocket, 'Node', [
+    assert.notEqual((await cluster.vm.runScript(`test -e ${t3}`)).exitCode, 0, 'no target made for the refused single-writer publish');
+    assert.equal(await guest(`blkid -p -o value -s TYPE ${lvPath(xfs)}`), 'xfs');
+    assert.match(await guest(`findmnt -n -o OPTIONS --mountpoint ${s2}`), /noatime/);
+    await guest(`test -b ${t4} && dd if=${t4} bs=4096 skip=256 count=1 status=none | cmp - /tmp/pattern`);
+    const ext4Uuid = await guest(`blkid -p -o value -s UUID ${lvPath(ext4)}`);
+    const xfsBefore = Number(await guest(`df -B1 --output=size ${s2} | tail -1`));
+
+    // Pods end and one comes back; the xfs volume grows.
+    await controller.call('Controller', 'ControllerExpandVolume', { volume_id: xfs, capacity_range: { required_bytes: String(480 * MiB) }, volume_capability: mount('xfs') }, 180_000);
+    const cycled = await calls([
       ['NodeUnpublishVolume', { volume_id: ext4, target_path: t1 }],
       ['NodeUnpublishVolume', { volume_id: ext4, target_path: t2 }],
       ['NodeUnstageVolume', { volume_id: ext4, staging_target_path: s1 }],
       ['NodeStageVolume', { volume_id: ext4, staging_target_path: s1, volume_capability: mount('ext4') }],
+      ['NodeUnpublishVolume', { volume_id: raw, target_path: t4 }],
+      ['NodeExpandVolume', { volume_id: xfs, volume_path: s2, capacity_range: { required_bytes: String(480 * MiB) } }],
     ]);
-    assert.equal((await cluster.vm.runOk(`cat ${s1}/keep.txt`)).trim(), 'precious', 'data survives unstage and stage (never reformatted)');
-    assert.equal(await uuidOf(ext4), uuid, 'the same filesystem');
-    const wrongFs = await guestRefusal([['NodeStageVolume', { volume_id: ext4, staging_target_path: `${base}/ext4-as-xfs`, volume_capability: mount('xfs') }]]);
-    assert.deepEqual([wrongFs.code, /holds a ext4 filesystem but xfs was requested/.test(wrongFs.details)], ['FAILED_PRECONDITION', true]);
+    cycled.forEach((o) => response(o));
+    assert.equal(await guest(`cat ${s1}/keep.txt`), 'precious', 'data survives unstage and stage (never reformatted)');
+    assert.equal(await guest(`blkid -p -o value -s UUID ${lvPath(ext4)}`), ext4Uuid, 'the same filesystem');
+    assert.notEqual((await cluster.vm.runScript(`test -e ${t4}`)).exitCode, 0, 'the block target file Loam made is removed');
+    assert.equal(await guest(`blkid -p -o value -s TYPE ${lvPath(raw)} || true`), '', 'a block volume is never formatted');
+    assert.ok(Number((response(cycled[5]) as { capacity_bytes: string }).capacity_bytes) >= 480 * MiB);
+    const xfsAfter = Number(await guest(`df -B1 --output=size ${s2} | tail -1`));
+    assert.ok(xfsAfter > xfsBefore * 1.4, `xfs grew from ${xfsBefore} to ${xfsAfter}`);
 
     // The LV as if left by an earlier replica of the same name: its replica-uid tag names another replica.
     const tag = (await cluster.guestLvs()).find((l) => l.name === ext4)!.tags.find((t) => t.startsWith('loam.io/replica-uid='))!;
     const other = 'loam.io/replica-uid=00000000-0000-4000-8000-000000000000';
-    await cluster.vm.runOk(`lvm lvchange --deltag ${tag} --addtag ${other} ${cluster.vgName}/${ext4}`);
-    const foreign = await guestRefusal([['NodePublishVolume', { volume_id: ext4, staging_target_path: s1, target_path: `${base}/pods/foreign/mount`, volume_capability: mount('ext4') }]]);
-    await cluster.vm.runOk(`lvm lvchange --deltag ${other} --addtag ${tag} ${cluster.vgName}/${ext4}`);
-    assert.equal(foreign.code, 'FAILED_PRECONDITION');
-    assert.match(foreign.details, new RegExp(`LV ${cluster.vgName}/${ext4} was made for replica 00000000-0000-4000-8000-000000000000, not for .*; Loam does not expose it`));
-    assert.notEqual((await cluster.vm.runScript(`test -e ${base}/pods/foreign/mount`)).exitCode, 0, 'no target made for the refused publish');
-    await cluster.guestCalls(guestNodeSocket, 'Node', [['NodeUnstageVolume', { volume_id: ext4, staging_target_path: s1 }]]);
-
-    // xfs: made when asked, mount flags applied, grown by xfs_growfs once the LV has grown.
-    const s2 = `${base}/xfs/globalmount`;
-    await cluster.guestCalls(guestNodeSocket, 'Node', [['NodeStageVolume', { volume_id: xfs, staging_target_path: s2, volume_capability: mount('xfs', 'SINGLE_NODE_WRITER', ['noatime']) }]]);
-    assert.equal((await cluster.vm.runOk(`blkid -p -o value -s TYPE ${lvPath(xfs)}`)).trim(), 'xfs');
-    assert.match(await cluster.vm.runOk(`findmnt -n -o OPTIONS --mountpoint ${s2}`), /noatime/);
-    const xfsBefore = Number((await cluster.vm.runOk(`df -B1 --output=size ${s2} | tail -1`)).trim());
-    await controller.call('Controller', 'ControllerExpandVolume', { volume_id: xfs, capacity_range: { required_bytes: String(480 * MiB) }, volume_capability: mount('xfs') }, 180_000);
-    await cluster.guestCalls(guestNodeSocket, 'Node', [['NodeExpandVolume', { volume_id: xfs, volume_path: s2, capacity_range: { required_bytes: String(480 * MiB) } }]]);
-    const xfsAfter = Number((await cluster.vm.runOk(`df -B1 --output=size ${s2} | tail -1`)).trim());
-    assert.ok(xfsAfter > xfsBefore * 1.4, `xfs grew from ${xfsBefore} to ${xfsAfter}`);
-    await cluster.guestCalls(guestNodeSocket, 'Node', [['NodeUnstageVolume', { volume_id: xfs, staging_target_path: s2 }]]);
-
-    // block: the device node bound onto a file Loam makes; the same bytes read through it; never formatted.
-    const t4 = `${base}/volumeDevices/publish/${raw}/pod`;
-    await cluster.vm.runOk(`head -c 4096 /dev/urandom > /tmp/pattern && dd if=/tmp/pattern of=${lvPath(raw)} bs=4096 seek=256 conv=notrunc,fsync status=none`);
-    const blockAnswers = await cluster.guestCalls(guestNodeSocket, 'Node', [
-      ['NodeStageVolume', { volume_id: raw, staging_target_path: `${base}/volumeDevices/staging/${raw}`, volume_capability: block }],
-      ['NodePublishVolume', { volume_id: raw, staging_target_path: `${base}/volumeDevices/staging/${raw}`, target_path: t4, volume_capability: block }],
-      ['NodePublishVolume', { volume_id: raw, staging_target_path: `${base}/volumeDevices/staging/${raw}`, target_path: t4, volume_capability: block }],
-      ['NodeGetVolumeStats', { volume_id: raw, volume_path: t4 }],
+    await guest(`lvm lvchange --deltag ${tag} --addtag ${other} ${cluster.vgName}/${ext4}`);
+    const foreign = await calls([
+      ['NodePublishVolume', { volume_id: ext4, staging_target_path: s1, target_path: `${base}/pods/foreign/mount`, volume_capability: mount('ext4') }],
+      ['NodeUnstageVolume', { volume_id: ext4, staging_target_path: s1 }],
+      ['NodeUnstageVolume', { volume_id: xfs, staging_target_path: s2 }],
     ]);
-    assert.equal(Number((blockAnswers[3] as { usage: Array<{ total: string }> }).usage[0]!.total), 16 * MiB);
-    await cluster.vm.runOk(`test -b ${t4} && dd if=${t4} bs=4096 skip=256 count=1 status=none | cmp - /tmp/pattern`);
-    await cluster.guestCalls(guestNodeSocket, 'Node', [['NodeUnpublishVolume', { volume_id: raw, target_path: t4 }]]);
-    assert.notEqual((await cluster.vm.runScript(`test -e ${t4}`)).exitCode, 0, 'the target file Loam made is removed');
-    assert.equal((await cluster.vm.runOk(`blkid -p -o value -s TYPE ${lvPath(raw)} || true`)).trim(), '', 'a block volume is never formatted');
+    await guest(`lvm lvchange --deltag ${other} --addtag ${tag} ${cluster.vgName}/${ext4}`);
+    refusal(foreign[0], 'FAILED_PRECONDITION', new RegExp(`LV ${cluster.vgName}/${ext4} was made for replica 00000000-0000-4000-8000-000000000000, not for .*; Loam does not expose it`));
+    response(foreign[1]);
+    response(foreign[2]);
+    assert.notEqual((await cluster.vm.runScript(`test -e ${base}/pods/foreign/mount`)).exitCode, 0, 'no target made for the refused publish');
 
     for (const id of [ext4, xfs, raw]) await controller.call('Controller', 'DeleteVolume', { volume_id: id }, 180_000);
     controller.close();

@@ -18,7 +18,7 @@ import { ControlPlane } from '../../tools/testenv/controlplane.js';
 import { createReadyNode } from '../../tools/testenv/nodes.js';
 import { StopWaiting, waitFor } from '../../tools/testenv/wait.js';
 import { installGuestKubeconfig } from '../e2e/harness/cluster.js';
-import { GuestProcess } from '../e2e/harness/guest-process.js';
+import { GuestProcess, runCompiled } from '../e2e/harness/guest-process.js';
 import { guestCsiCalls, type CsiService } from '../e2e/harness/guest-csi.js';
 import { repoRoot } from '../e2e/harness/initramfs.js';
 import { apiServerGuestAddress } from '../e2e/harness/network.js';
@@ -27,6 +27,9 @@ import { Vm } from '../e2e/harness/vm.js';
 
 export const guestNodeSocket = '/run/loam/node.sock';
 export const guestControllerSocket = '/run/loam/controller.sock';
+
+/** What one CSI call in the guest gave: its response, or the code and details of its refusal. */
+export type GuestCallOutcome = { response: Record<string, unknown> } | { code: string; details: string };
 
 export interface CsiClusterOptions {
   /** VM name = Node name. */
@@ -143,6 +146,20 @@ export class CsiCluster {
    */
   guestCalls(socket: string, service: CsiService, calls: Array<[method: string, request: object]>): Promise<unknown[]> {
     return guestCsiCalls(this.vm, socket, service, calls);
+  }
+
+  /**
+   * Runs CSI calls in the guest in one process, going on after a refusal; resolves with one
+   * outcome per call: its response, or the refusal's gRPC code name and details.
+   */
+  async guestCallOutcomes(socket: string, service: CsiService, calls: Array<[method: string, request: object]>): Promise<GuestCallOutcome[]> {
+    const args = calls.flatMap(([method, request]) => [method, JSON.stringify(request)]);
+    const r = await runCompiled(this.vm, 'test/sanity/guest/csi-call.ts', ['--keep-going', socket, service, ...args], { timeoutMs: 300_000 });
+    if (r.exitCode !== 0) throw new Error(`CSI calls in the guest failed (exit ${r.exitCode}): ${r.stdout}${r.stderr}`);
+    return r.stdout.trim().split('\n').map((l) => {
+      const parsed = JSON.parse(l) as Record<string, unknown>;
+      return typeof parsed.code === 'string' && typeof parsed.method === 'string' ? { code: parsed.code, details: String(parsed.details) } : { response: parsed };
+    });
   }
 
   /** The tails of loam-node's and loam-controller's logs, for a failure. */

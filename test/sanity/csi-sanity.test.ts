@@ -41,6 +41,8 @@ describe('csi-sanity: lvm.loam.io in a VM on real LVM', function () {
 
   it('passes every spec; skips only the specs README.md lists; leaves no LV behind', async function () {
     await cluster.vm.writeFile(`${work}/parameters.yaml`, `poolClass: ${cluster.mediaClass}\n`);
+    // csi-sanity makes its staging and mount folders with a plain mkdir: their parent must exist.
+    await cluster.vm.runOk(`mkdir -p ${kubeletWork}`);
     const started = Date.now();
     const run = await cluster.vm.run([
       path.join(cluster.binDir, 'csi-sanity'),

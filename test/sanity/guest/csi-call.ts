@@ -1,9 +1,10 @@
 /**
  * CSI calls from the command line, for tests that must call a socket inside a VM:
- *   node dist/test/sanity/guest/csi-call.js <socket> <Identity|Controller|Node> <Method> '<json>' [<Method> '<json>' ...]
- * Several calls share one process, because starting node + tsx in a TCG guest takes tens of seconds.
- * Prints each response as one JSON line; at the first gRPC error prints {"code": "...", "details": "..."}
- * and exits 3.
+ *   node dist/test/sanity/guest/csi-call.js [--keep-going] <socket> <Identity|Controller|Node> <Method> '<json>' [<Method> '<json>' ...]
+ * Several calls share one process, because starting node in a TCG guest takes seconds.
+ * Prints each response as one JSON line; at the first gRPC error prints {"method": "...", "code": "...",
+ * "details": "..."} and exits 3 — or, with --keep-going, prints that line and goes on with the next
+ * call (for a test that expects refusals among its calls), exiting 0.
  */
 import * as grpc from '@grpc/grpc-js';
 import { csiGrpcObject } from '../../../src/csi/server.js';
@@ -11,7 +12,9 @@ import { csiGrpcObject } from '../../../src/csi/server.js';
 type Unary = (req: object, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 
 async function main(): Promise<number> {
-  const [socket, service, ...calls] = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  const keepGoing = argv[0] === '--keep-going';
+  const [socket, service, ...calls] = keepGoing ? argv.slice(1) : argv;
   if (!socket || !service || calls.length === 0 || calls.length % 2 !== 0) {
     console.error('usage: csi-call.ts <socket> <Identity|Controller|Node> <Method> <json request> [<Method> <json request> ...]');
     return 2;
@@ -33,7 +36,7 @@ async function main(): Promise<number> {
       } catch (err) {
         const e = err as grpc.ServiceError;
         console.log(JSON.stringify({ method, code: grpc.status[e.code], details: e.details }));
-        return 3;
+        if (!keepGoing) return 3;
       }
     }
     return 0;
