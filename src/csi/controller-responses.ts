@@ -6,7 +6,7 @@ import type { LocalVolume } from '../api/index.js';
 import type { Volume } from './generated/csi/v1/Volume.js';
 import type { VolumeCondition } from './generated/csi/v1/VolumeCondition.js';
 import { volumeAnnotations } from './controller-requests.js';
-import { defaultFsType, topologyKey, volumeContextKeys } from './validate.js';
+import { defaultFsType, topologyOf, volumeContextKeys } from './validate.js';
 
 /** The bytes the volume holds now: what its LVs have, else what was asked for. */
 export function volumeBytes(v: LocalVolume): number {
@@ -22,7 +22,7 @@ export function csiVolumeOf(v: LocalVolume): Volume {
       [volumeContextKeys.replicaCount]: String(v.spec.replicaCount),
       [volumeContextKeys.fsType]: v.metadata.annotations?.[volumeAnnotations.fsType] ?? defaultFsType,
     },
-    accessible_topology: (v.spec.replicaNodes ?? []).map((node) => ({ segments: { [topologyKey]: node } })),
+    accessible_topology: (v.spec.replicaNodes ?? []).map(topologyOf),
   };
 }
 

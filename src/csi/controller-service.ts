@@ -15,7 +15,7 @@ import { componentLogger, type Logger } from '../common/logger.js';
 import type { Informer, KubeClients, SharedInformers } from '../kube/index.js';
 import { CapacityView } from './controller-capacity.js';
 import { pageOf } from './controller-list.js';
-import { incompatibility, isPossibleVolumeId, planCreateVolume, volumeBytesOf } from './controller-requests.js';
+import { incompatibility, isPossibleVolumeId, planCreateVolume, volumeBytesOf, type CreateVolumePlan } from './controller-requests.js';
 import { creationOutcome, csiVolumeOf, volumeBytes, volumeConditionOf, type CreationOutcome } from './controller-responses.js';
 import { VolumeStore } from './controller-store.js';
 import { aborted, alreadyExists, CsiError, notFound, resourceExhausted, unavailable } from './errors.js';
@@ -37,7 +37,7 @@ import type { ValidateVolumeCapabilitiesResponse } from './generated/csi/v1/Vali
 import type { CallContext } from './interceptor.js';
 import { VolumeLocks } from './locks.js';
 import type { ControllerService } from './server.js';
-import { capabilityProblem, capacityRangeOf, isBlockCapability, requireField, requireSupportedCapabilities, topologyKey, volumeParametersOf } from './validate.js';
+import { capabilityProblem, capacityRangeOf, isBlockCapability, requireField, requireSupportedCapabilities, nodeOfTopologyValue, topologyKey, volumeParametersOf } from './validate.js';
 
 export interface ControllerServiceOptions {
   clients: KubeClients;
@@ -71,6 +71,23 @@ export class CsiControllerService implements ControllerService {
     this.store = new VolumeStore(opts.clients, this.log, opts.resyncMs, opts.informers);
     this.capacityView = new CapacityView(opts.clients, this.store, this.log, opts.resyncMs, opts.informers, opts.staleAfterMs);
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 60_000;
+  }
+
+  /** The node a topology segment value stands for (a long node name arrives shortened: see topologyOf). */
+  private nodeOf(value: string): string {
+    const nodes = this.capacityView.storageNodes.cache;
+    return nodeOfTopologyValue(value, (n) => nodes.get(n) !== undefined, () => nodes.list().map((n) => n.spec?.nodeName ?? n.metadata.name!));
+  }
+
+  /** The plan with its accessibility requirements as node names instead of segment values. */
+  private withNodeNames(plan: CreateVolumePlan): CreateVolumePlan {
+    const a = plan.volume.spec.accessibility;
+    if (!a) return plan;
+    const accessibility = {
+      ...(a.requiredNodes ? { requiredNodes: a.requiredNodes.map((n) => this.nodeOf(n)) } : {}),
+      ...(a.preferredNodes ? { preferredNodes: a.preferredNodes.map((n) => this.nodeOf(n)) } : {}),
+    };
+    return { ...plan, volume: { ...plan.volume, spec: { ...plan.volume.spec, accessibility } } };
   }
 
   private get informers(): Array<Informer<LocalVolume> | Informer<LocalStorageNode> | Informer<LocalVolumeReplica>> {
@@ -111,8 +128,9 @@ export class CsiControllerService implements ControllerService {
 
   /** Locks id and name: a retry of the same request while the first still waits is ABORTED. */
   async CreateVolume(req: CreateVolumeRequest__Output, ctx: CallContext): Promise<CreateVolumeResponse> {
-    const plan = planCreateVolume(req);
+    const planned = planCreateVolume(req);
     await this.synced('CreateVolume', ctx);
+    const plan = this.withNodeNames(planned);
     return this.locks.run(plan.id, async () => {
       let volume = await this.store.get(plan.id, ctx.signal);
       const created = volume ? undefined : await this.store.create(plan.volume, ctx.signal);
@@ -229,9 +247,10 @@ export class CsiControllerService implements ControllerService {
     let poolClass: MediaClass | undefined;
     if (req.parameters?.poolClass !== undefined) poolClass = volumeParametersOf(rpc, req.parameters).poolClass;
     const segments = req.accessible_topology?.segments ?? {};
-    const nodeName = segments[topologyKey];
-    if (Object.keys(segments).length > 0 && !nodeName) return { available_capacity: 0 };
+    const segment = segments[topologyKey];
+    if (Object.keys(segments).length > 0 && !segment) return { available_capacity: 0 };
     await this.synced(rpc, ctx);
+    const nodeName = segment === undefined ? undefined : this.nodeOf(segment);
     const answer = this.capacityView.capacity({ nodeName, poolClass });
     return { available_capacity: answer.availableBytes, maximum_volume_size: { value: answer.maximumVolumeBytes } };
   }

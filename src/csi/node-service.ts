@@ -31,7 +31,7 @@ import { confinedPath, defaultKubeletDir } from './node-paths.js';
 import { accessTypeOf, fsTypeOf, mountFlagsOf, type AccessType } from './node-requests.js';
 import { blockUsage, filesystemUsage, volumeCondition } from './node-stats.js';
 import { ReplicaDevices, type LookupOptions } from './node-volumes.js';
-import { int64ToNumber, requireFields, supportedFsTypes, topologyKey, type FsType } from './validate.js';
+import { int64ToNumber, requireFields, supportedFsTypes, topologyOf, type FsType } from './validate.js';
 
 /** The node capabilities Loam advertises; test/sanity/README.md lists what csi-sanity skips for the others. */
 export const nodeCapabilities = ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'VOLUME_CONDITION', 'SINGLE_NODE_MULTI_WRITER'] as const;
@@ -104,7 +104,7 @@ class LoamNodeService implements CsiNodeService {
 
   async NodeGetInfo(): Promise<NodeGetInfoResponse> {
     // 0: no limit of our own on volumes per node; LVs are bounded by the pool's free space.
-    return { node_id: this.opts.nodeName, max_volumes_per_node: 0, accessible_topology: { segments: { [topologyKey]: this.opts.nodeName } } };
+    return { node_id: this.opts.nodeName, max_volumes_per_node: 0, accessible_topology: topologyOf(this.opts.nodeName) };
   }
 
   async NodeGetCapabilities(): Promise<NodeGetCapabilitiesResponse> {

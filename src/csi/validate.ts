@@ -4,7 +4,7 @@
  * Requests arrive as proto-loader decodes them (`keepCase`, `defaults`): an absent string is '',
  * an absent message is null, an absent map is {}, int64 is a decimal string.
  */
-import { mediaClasses, type MediaClass } from '../api/index.js';
+import { mediaClasses, nodeLabelValue, type MediaClass } from '../api/index.js';
 import { invalidArgument, outOfRange } from './errors.js';
 
 export const driverName = 'lvm.loam.io';
@@ -141,7 +141,23 @@ export function volumeParametersOf(rpc: string, params: Record<string, string> |
   return { poolClass, replicaCount: rawCount === '2' ? 2 : 1, fsType: fsType as FsType, ...(namespace && name ? { pvcRef: { namespace, name } } : {}) };
 }
 
-/** Node names of topology segments, in order; a segment without topology.loam.io/node is INVALID_ARGUMENT. */
+/**
+ * A node's topology segment. kubelet copies NodeGetInfo's segments onto its Node as labels, and a
+ * label value holds at most 63 characters, so the value is the node name as a label value
+ * (nodeLabelValue: a long FQDN name is shortened with a hash of it).
+ */
+export function topologyOf(nodeName: string): { segments: Record<string, string> } {
+  return { segments: { [topologyKey]: nodeLabelValue(nodeName) } };
+}
+
+/** The node a segment value stands for: a known node of that name, else the known node it shortens, else the value itself. */
+export function nodeOfTopologyValue(value: string, isKnown: (node: string) => boolean, knownNodes: () => Iterable<string>): string {
+  if (isKnown(value)) return value;
+  for (const node of knownNodes()) if (nodeLabelValue(node) === value) return node;
+  return value;
+}
+
+/** Segment values of topologies (node names, or shortened ones: see topologyOf), in order; a segment without topology.loam.io/node is INVALID_ARGUMENT. */
 export function nodesOfTopologies(rpc: string, field: string, topologies: ReadonlyArray<{ segments?: Record<string, string> } | null> | null | undefined): string[] {
   const nodes: string[] = [];
   for (const [i, t] of (topologies ?? []).entries()) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { apiVersion, loamResources, type LocalVolume } from '../../../src/api/index.js';
+import { apiVersion, loamResources, nodeLabelValue, type LocalVolume } from '../../../src/api/index.js';
 import { mergePatch, patchStatus, resourcePath, type KubeClients } from '../../../src/kube/index.js';
 import { waitFor } from '../../../tools/testenv/wait.js';
 import { clients, suffix } from '../ldm-claims/support.js';
@@ -228,6 +228,22 @@ describe('csi controller service (real API server, real socket; the test plays t
     const total = await capacity({ parameters: { poolClass: 'SSD' } });
     assert.ok(Number(total.available_capacity) >= 13 * Gi, `the total counts both nodes: ${total.available_capacity}`);
     await assert.rejects(capacity({ parameters: { poolClass: 'Tape' } }), grpcError(status.INVALID_ARGUMENT, /poolClass "Tape" is not a pool class/));
+  });
+
+  it('a node name too long for a label value (an FQDN) travels as its shortened topology value and is mapped back to the node', async () => {
+    const long = `csi-fqdn-${run}.${'rack-17-row-4.'.repeat(5)}storage.example.com`;
+    assert.ok(long.length > 63);
+    const value = nodeLabelValue(long);
+    assert.ok(value.length <= 63 && value !== long);
+    storageNodes.push(long);
+    await createStorageNode(c, long, [{ mediaClass: 'SSD', freeBytes: 8 * Gi, totalBytes: 8 * Gi }]);
+    await waitFor('GetCapacity of the long-named node', async () => (await client.call<{ available_capacity: string }>('Controller', 'GetCapacity', { parameters: { poolClass: 'SSD' }, accessible_topology: topo(value) })).available_capacity === String(8 * Gi), 10_000);
+    const id = name('fqdn');
+    const created = client.call<{ volume: { accessible_topology: unknown } }>('Controller', 'CreateVolume', createRequest(id, { accessibility_requirements: { requisite: [topo(value)], preferred: [topo(value)] } }));
+    await waitFor(`LocalVolume ${id}`, async () => (await getVolume(c, id)) !== undefined, 10_000);
+    assert.deepEqual((await getVolume(c, id))!.spec.accessibility, { requiredNodes: [long], preferredNodes: [long] }, 'the LocalVolume names the node itself');
+    await placeReady(id, [long], Gi);
+    assert.deepEqual((await created).volume.accessible_topology, [topo(value)], 'the answer carries the value kubelet put on the Node');
   });
 
   it('malformed requests get INVALID_ARGUMENT naming the missing field, and the server goes on serving', async () => {

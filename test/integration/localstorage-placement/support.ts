@@ -4,7 +4,7 @@
  * controller writes them, the node agent's side of a replica played by the test, and readers of
  * what a user looks at. Process helpers and events come from the claim binder's support.
  */
-import { apiVersion, formatCapacity, labels, loamResources, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica, type LocalVolumeSpec, type MediaClass } from '../../../src/api/index.js';
+import { apiVersion, formatCapacity, labels, loamResources, nodeLabelValue, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica, type LocalVolumeSpec, type MediaClass } from '../../../src/api/index.js';
 import { coreResources, isNotFound, mergePatch, patchStatus, resourcePath, type KubeClients } from '../../../src/kube/index.js';
 import { VolumePlacer, type VolumePlacerOptions } from '../../../src/localstorage/volume-placer.js';
 import { createReadyNode } from '../../../tools/testenv/nodes.js';
@@ -35,7 +35,7 @@ function storageStatus(pools: PoolInput[], heartbeat: Date, state: 'Ready' | 'No
 
 /** Creates a LocalStorageNode as a node agent does: the object, then its status (with a heartbeat, `heartbeat` ago). */
 export async function createStorageNode(c: KubeClients, node: string, pools: PoolInput[], opts: { heartbeat?: Date; state?: 'Ready' | 'NotReady' } = {}): Promise<LocalStorageNode> {
-  const body = { apiVersion, kind: 'LocalStorageNode', metadata: { name: node, labels: { [labels.node]: node } }, spec: { nodeName: node } };
+  const body = { apiVersion, kind: 'LocalStorageNode', metadata: { name: node, labels: { [labels.node]: nodeLabelValue(node) } }, spec: { nodeName: node } };
   await c.rest.request('POST', resourcePath(loamResources.localStorageNodes), { body, query: { fieldManager: 'loam-node', fieldValidation: 'Strict' } });
   return patchStatus<LocalStorageNode>(c, loamResources.localStorageNodes, { name: node }, storageStatus(pools, opts.heartbeat ?? new Date(), opts.state ?? 'Ready'), { fieldManager: 'loam-node' });
 }

@@ -4,7 +4,7 @@ import { createNodeService, nodeCapabilities, type CsiNodeService } from '../../
 import { CsiError } from '../../../src/csi/errors.js';
 import type { VolumeCapability } from '../../../src/csi/generated/csi/v1/VolumeCapability.js';
 import { fsTypeOf, mountFlagsOf } from '../../../src/csi/node-requests.js';
-import { topologyKey } from '../../../src/csi/validate.js';
+import { nodeOfTopologyValue, topologyKey } from '../../../src/csi/validate.js';
 import type { KubeClients } from '../../../src/kube/index.js';
 
 // Validation happens before the service reads anything: a client that fails any use proves it.
@@ -83,6 +83,16 @@ describe('csi node: request validation', () => {
     assert.equal(topologyKey, 'topology.loam.io/node');
     assert.deepEqual((await svc.NodeGetCapabilities()).capabilities?.map((c) => c.rpc?.type), [...nodeCapabilities]);
     assert.deepEqual([...nodeCapabilities], ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'VOLUME_CONDITION', 'SINGLE_NODE_MULTI_WRITER']);
+  });
+
+  it('NodeGetInfo of a node whose name is too long for a label value gives a segment kubelet can write onto the Node', async () => {
+    const long = `worker-17.${'rack-4.'.repeat(8)}storage.example.com`;
+    const info = await createNodeService({ nodeName: long, clients: unusedClients, lvm: unusedLvm }).NodeGetInfo();
+    assert.equal(info.node_id, long);
+    const value = info.accessible_topology!.segments![topologyKey]!;
+    assert.ok(value.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(value), `a valid label value: ${value}`);
+    assert.equal(nodeOfTopologyValue(value, () => false, () => ['other', long]), long, 'the controller maps it back to the node');
+    assert.equal(nodeOfTopologyValue('node-a', (n) => n === 'node-a', () => []), 'node-a');
   });
 });
 
