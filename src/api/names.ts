@@ -38,6 +38,16 @@ export function nodeLabelValue(nodeName: string): string {
   return prefix ? `${prefix}-${hash}` : hash;
 }
 
+/**
+ * The node a label value (or a CSI topology value, which kubelet writes as a Node label) stands for:
+ * a known node of that name, else the known node whose shortened name it is, else the value itself.
+ */
+export function nodeOfLabelValue(value: string, isKnown: (node: string) => boolean, knownNodes: () => Iterable<string>): string {
+  if (isKnown(value)) return value;
+  for (const node of knownNodes()) if (nodeLabelValue(node) === value) return node;
+  return value;
+}
+
 /** `loam.io/node=<nodeLabelValue(node)>`: the selector of a node's objects, the same string for every informer of it. */
 export function nodeLabelSelector(nodeName: string): string {
   return `${labels.node}=${nodeLabelValue(nodeName)}`;

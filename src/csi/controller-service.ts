@@ -10,7 +10,7 @@
  * progress ABORTED; read-only RPCs take none.
  */
 import { status } from '@grpc/grpc-js';
-import type { LocalStorageNode, LocalVolume, LocalVolumeReplica, MediaClass } from '../api/index.js';
+import { nodeOfLabelValue, type LocalStorageNode, type LocalVolume, type LocalVolumeReplica, type MediaClass } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
 import type { Informer, KubeClients, SharedInformers } from '../kube/index.js';
 import { CapacityView } from './controller-capacity.js';
@@ -37,7 +37,7 @@ import type { ValidateVolumeCapabilitiesResponse } from './generated/csi/v1/Vali
 import type { CallContext } from './interceptor.js';
 import { VolumeLocks } from './locks.js';
 import type { ControllerService } from './server.js';
-import { capabilityProblem, capacityRangeOf, isBlockCapability, requireField, requireSupportedCapabilities, nodeOfTopologyValue, topologyKey, volumeParametersOf } from './validate.js';
+import { capabilityProblem, capacityRangeOf, isBlockCapability, requireField, requireSupportedCapabilities, topologyKey, volumeParametersOf } from './validate.js';
 
 export interface ControllerServiceOptions {
   clients: KubeClients;
@@ -76,7 +76,7 @@ export class CsiControllerService implements ControllerService {
   /** The node a topology segment value stands for (a long node name arrives shortened: see topologyOf). */
   private nodeOf(value: string): string {
     const nodes = this.capacityView.storageNodes.cache;
-    return nodeOfTopologyValue(value, (n) => nodes.get(n) !== undefined, () => nodes.list().map((n) => n.spec?.nodeName ?? n.metadata.name!));
+    return nodeOfLabelValue(value, (n) => nodes.get(n) !== undefined, () => nodes.list().map((n) => n.spec?.nodeName ?? n.metadata.name!));
   }
 
   /** The plan with its accessibility requirements as node names instead of segment values. */

@@ -150,13 +150,6 @@ export function topologyOf(nodeName: string): { segments: Record<string, string>
   return { segments: { [topologyKey]: nodeLabelValue(nodeName) } };
 }
 
-/** The node a segment value stands for: a known node of that name, else the known node it shortens, else the value itself. */
-export function nodeOfTopologyValue(value: string, isKnown: (node: string) => boolean, knownNodes: () => Iterable<string>): string {
-  if (isKnown(value)) return value;
-  for (const node of knownNodes()) if (nodeLabelValue(node) === value) return node;
-  return value;
-}
-
 /** Segment values of topologies (node names, or shortened ones: see topologyOf), in order; a segment without topology.loam.io/node is INVALID_ARGUMENT. */
 export function nodesOfTopologies(rpc: string, field: string, topologies: ReadonlyArray<{ segments?: Record<string, string> } | null> | null | undefined): string[] {
   const nodes: string[] = [];

@@ -4,6 +4,7 @@
  * WaitForFirstConsumer claims). Pods without Loam claims have no demand and pass through untouched.
  */
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import { nodeOfLabelValue } from '../api/index.js';
 import { parseQuantityBytes } from '../common/quantity.js';
 import { driverName, topologyKey, type ClusterView, type PoolClass } from './view.js';
 
@@ -104,10 +105,12 @@ function boundClaim(key: string, pv: V1PersistentVolume, view: ClusterView): Bou
     const syncedNodes = replicas.filter((r) => r.synced && r.nodeName).map((r) => r.nodeName!);
     return { key, volumeName, nodes, syncedNodes: replicas.length ? syncedNodes : nodes };
   }
-  // The LocalVolume is not in the cache (yet): the PV's node affinity names the replica nodes.
+  // The LocalVolume is not in the cache (yet): the PV's node affinity names the replica nodes, as
+  // topology values (a node name too long for a label value is shortened: see src/csi topologyOf).
   const nodes = (pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [])
     .flatMap((t) => t.matchExpressions ?? [])
     .filter((e) => e.key === topologyKey && e.operator === 'In')
-    .flatMap((e) => e.values ?? []);
+    .flatMap((e) => e.values ?? [])
+    .map((value) => nodeOfLabelValue(value, (n) => view.storageNode(n) !== undefined, () => view.storageNodes().map((s) => s.spec?.nodeName ?? s.metadata?.name ?? '')));
   return { key, volumeName, nodes, syncedNodes: nodes };
 }

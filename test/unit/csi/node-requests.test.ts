@@ -4,7 +4,8 @@ import { createNodeService, nodeCapabilities, type CsiNodeService } from '../../
 import { CsiError } from '../../../src/csi/errors.js';
 import type { VolumeCapability } from '../../../src/csi/generated/csi/v1/VolumeCapability.js';
 import { fsTypeOf, mountFlagsOf } from '../../../src/csi/node-requests.js';
-import { nodeOfTopologyValue, topologyKey } from '../../../src/csi/validate.js';
+import { topologyKey } from '../../../src/csi/validate.js';
+import { nodeOfLabelValue } from '../../../src/api/index.js';
 import type { KubeClients } from '../../../src/kube/index.js';
 
 // Validation happens before the service reads anything: a client that fails any use proves it.
@@ -91,8 +92,8 @@ describe('csi node: request validation', () => {
     assert.equal(info.node_id, long);
     const value = info.accessible_topology!.segments![topologyKey]!;
     assert.ok(value.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(value), `a valid label value: ${value}`);
-    assert.equal(nodeOfTopologyValue(value, () => false, () => ['other', long]), long, 'the controller maps it back to the node');
-    assert.equal(nodeOfTopologyValue('node-a', (n) => n === 'node-a', () => []), 'node-a');
+    assert.equal(nodeOfLabelValue(value, () => false, () => ['other', long]), long, 'the controller maps it back to the node');
+    assert.equal(nodeOfLabelValue('node-a', (n) => n === 'node-a', () => []), 'node-a');
   });
 });
 

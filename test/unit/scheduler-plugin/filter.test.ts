@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { nodeLabelValue } from '../../../src/api/index.js';
 import { filterNodes } from '../../../src/scheduler-plugin/filter.js';
 import { Reservations } from '../../../src/scheduler-plugin/reservations.js';
 import { scoreNodes } from '../../../src/scheduler-plugin/score.js';
@@ -95,6 +96,15 @@ describe('extender filter', () => {
     assert.equal(r.FailedAndUnresolvableNodes.n2, 'loam: volume pvc-1 of claim default/data lives on n1, n3');
     const scores = scoreNodes(podWith('p', ['data']), ['n1', 'n3'], view, reservations, 'binpack');
     assert.deepEqual(scores, [{ Host: 'n1', Score: 5 }, { Host: 'n3', Score: 10 }]);
+  });
+
+  it('a bound claim whose LocalVolume is not cached yet goes where its PV\'s topology says, a long node name included', () => {
+    const long = `worker-17.${'rack-4.'.repeat(8)}storage.example.com`;
+    view.addNode(long, [{ mediaClass: 'SSD', totalGi: 10, freeGi: 9 }]);
+    view.addClaim('default', 'data', 'loam-ssd', '1Gi', { volumeName: 'pv-1' });
+    const affinity = { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.loam.io/node', operator: 'In', values: [nodeLabelValue(long)] }] }] } };
+    view.pvs.set('pv-1', { metadata: { name: 'pv-1' }, spec: { csi: { driver: 'lvm.loam.io', volumeHandle: 'pvc-1' }, nodeAffinity: affinity } });
+    assert.deepEqual(filterNodes(podWith('p', ['data']), ['n1', long], view, reservations).NodeNames, [long]);
   });
 
   it('fails every node with the reason when a claim is missing or its class is invalid', () => {
