@@ -21,6 +21,16 @@ export interface ReplicaLv {
   devicePath: string;
 }
 
+/**
+ * Whether the replica's LV may be staged and published: it is not being deleted, or it is held — deleted
+ * by hand while its volume still uses it, so its node agent keeps the LV and reports it Ready (the agent
+ * writes Deleting before it removes an LV, and removes one only once its volume is going away).
+ * Holding the data but refusing to mount it would keep a restarted pod from its own volume.
+ */
+export function servesMounts(replica: LocalVolumeReplica): boolean {
+  return !replica.metadata.deletionTimestamp || replica.status?.state === 'Ready';
+}
+
 /** The LV the replica's spec names, or FAILED_PRECONDITION when the spec names anything but a Loam LV of this volume on this node. */
 export function replicaLvOf(replica: LocalVolumeReplica, volumeId: string, nodeName: string): ReplicaLv {
   const { poolName, volumeName, nodeName: specNode } = replica.spec;

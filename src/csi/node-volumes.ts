@@ -13,7 +13,7 @@ import type { Logger } from '../common/logger.js';
 import type { Lvm } from '../localstorage/lvm.js';
 import { isPossibleVolumeId } from './controller-requests.js';
 import { notFound, unavailable } from './errors.js';
-import { lvRefusal, replicaLvOf, type ReplicaLv } from './node-device.js';
+import { lvRefusal, replicaLvOf, servesMounts, type ReplicaLv } from './node-device.js';
 
 export interface VolumeDevice extends ReplicaLv {
   replica: LocalVolumeReplica;
@@ -85,8 +85,8 @@ export class ReplicaDevices {
     if (!isPossibleVolumeId(volumeId)) throw notFound(`volume ${JSON.stringify(volumeId.length > 100 ? `${volumeId.slice(0, 100)}…` : volumeId)} has no replica on node ${this.nodeName}: it is not a volume id`);
     await this.synced(volumeId, o);
     const replica = await this.replicaOf(volumeId, o.signal);
-    if (!replica || replica.metadata.deletionTimestamp) {
-      throw notFound(`volume ${volumeId} has no replica on node ${this.nodeName}`);
+    if (!replica || !servesMounts(replica)) {
+      throw notFound(`volume ${volumeId} has no replica on node ${this.nodeName}${replica ? ' (its LV is being removed)' : ''}`);
     }
     return { replica, ...replicaLvOf(replica, volumeId, this.nodeName) };
   }

@@ -56,7 +56,7 @@ function goneMessage(volume: LocalVolume, node: string): string {
 
 function heldMessage(replica: LocalVolumeReplica): string {
   return `LocalVolumeReplica ${replica.metadata.name} on ${replica.spec.nodeName} was deleted by hand while the volume uses it: its node agent keeps the LV and the data, `
-    + 'and the object (its finalizer holds), until the volume itself is deleted; it is not made again. Pods using it keep it, but it is not mounted anew while its deletion is pending. '
+    + 'and the object (its finalizer holds), until the volume itself is deleted; it is not made again. Pods using it keep it and it can be mounted again. '
     + 'Delete the PersistentVolumeClaim when the data is no longer needed';
 }
 

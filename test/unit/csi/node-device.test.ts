@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import type { LocalVolumeReplica } from '../../../src/api/index.js';
-import { lvRefusal, replicaLvOf } from '../../../src/csi/node-device.js';
+import { lvRefusal, replicaLvOf, servesMounts } from '../../../src/csi/node-device.js';
 import type { LvReport } from '../../../src/localstorage/lvm.js';
 import { csiRefusal as code } from './refusal.js';
 
@@ -29,6 +29,13 @@ describe('csi node device: derived from the replica spec, checked against LVM', 
   it('derives /dev/<loam VG>/<volume> from the spec and ignores status.devicePath', () => {
     assert.deepEqual(replicaLvOf(replica(), 'pvc-1', 'n1'), { vgName: 'loam-ssd', lvName: 'pvc-1', devicePath: '/dev/loam-ssd/pvc-1' });
     assert.deepEqual(replicaLvOf(replica({ poolName: 'loam-nvme' }, '/dev/loam-ssd/other'), 'pvc-1', 'n1').devicePath, '/dev/loam-nvme/pvc-1');
+  });
+
+  it('a replica deleted by hand and held by its node agent (still Ready) is still mounted; one whose LV is being removed is not', () => {
+    const deleted = (state: 'Ready' | 'Deleting'): LocalVolumeReplica => ({ ...replica(), metadata: { ...replica().metadata, deletionTimestamp: new Date('2026-12-06T00:00:00Z') }, status: { state } });
+    assert.equal(servesMounts(replica()), true);
+    assert.equal(servesMounts(deleted('Ready')), true, 'held: the LV stays as long as its volume');
+    assert.equal(servesMounts(deleted('Deleting')), false);
   });
 
   it('refuses a spec that does not name a Loam VG, this volume, or this node (FAILED_PRECONDITION)', () => {
