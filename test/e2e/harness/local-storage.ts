@@ -102,7 +102,9 @@ export function withLocalStorageCluster(opts: LocalStorageClusterOptions, onClai
   before(async function () {
     ls = await LocalStorageCluster.start(opts);
     try {
-      onClaimed?.(await ls.claimPoolDisk());
+      // Not `onClaimed?.(await ...)`: optional chaining would skip the argument, and the claim, without a callback.
+      const claimMs = await ls.claimPoolDisk();
+      onClaimed?.(claimMs);
     } catch (err) {
       console.log(await ls.logs());
       throw err;
