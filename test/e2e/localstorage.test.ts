@@ -15,7 +15,7 @@ import { loamResources, type LocalStorageNode } from '../../src/api/index.js';
 import { resourcePath } from '../../src/kube/index.js';
 import { replicaUidTag } from '../../src/localstorage/lvm.js';
 import { noteFigure } from './harness/figures.js';
-import { LocalStorageCluster, type GuestLv } from './harness/local-storage.js';
+import { withLocalStorageCluster, type GuestLv, type LocalStorageCluster } from './harness/local-storage.js';
 import { waitFor } from '../../tools/testenv/wait.js';
 
 const MiB = 1024 ** 2;
@@ -28,23 +28,9 @@ describe('e2e: Local Storage volumes become LVs in a VM', function () {
   const loamLvs = async (): Promise<GuestLv[]> => (await ls.guestLvs()).filter((lv) => lv.tags.includes('loam.io'));
   const lvOf = async (name: string): Promise<GuestLv[]> => (await ls.guestLvs()).filter((lv) => lv.name === name);
 
-  before(async function () {
-    ls = await LocalStorageCluster.start({ nodeName, poolDiskBytes: 1024 * MiB });
-    try {
-      const claimMs = await ls.claimPoolDisk();
-      noteFigure('LocalDiskClaim to VG in the guest', `${(claimMs / 1000).toFixed(1)} s`);
-    } catch (err) {
-      console.log(await ls.logs());
-      throw err;
-    }
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && ls) console.log(await ls.logs());
-  });
-
-  after(async function () {
-    await ls?.stop();
+  const cluster = withLocalStorageCluster({ nodeName, poolDiskBytes: 1024 * MiB }, (claimMs) => noteFigure('LocalDiskClaim to VG in the guest', `${(claimMs / 1000).toFixed(1)} s`));
+  before(function () {
+    ls = cluster();
   });
 
   it('makes a LocalVolume an LV of the right size with the loam.io tag, and the volume Ready; grows it; deletes it', async function () {

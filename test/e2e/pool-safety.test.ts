@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { apiVersion, labels, loamResources, localStorageOwner, type LocalDisk, type LocalDiskClaim, type LocalStorageNode } from '../../src/api/index.js';
 import { resourcePath } from '../../src/kube/index.js';
-import { LocalStorageCluster } from './harness/local-storage.js';
+import { withLocalStorageCluster, type LocalStorageCluster } from './harness/local-storage.js';
 import { waitFor } from '../../tools/testenv/wait.js';
 
 const MiB = 1024 ** 2;
@@ -36,22 +36,9 @@ describe('e2e: pool safety in a VM (a tenant VG named like a pool; a pool with a
     await ls.waitWhileRunning('a LocalStorageNode report after the restart', async () => Date.parse((await storageNode())?.status?.lastHeartbeatTime ?? '0') > started, 180_000);
   };
 
-  before(async function () {
-    ls = await LocalStorageCluster.start({ nodeName, poolDiskBytes: 256 * MiB });
-    try {
-      await ls.claimPoolDisk();
-    } catch (err) {
-      console.log(await ls.logs());
-      throw err;
-    }
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && ls) console.log(await ls.logs());
-  });
-
-  after(async function () {
-    await ls?.stop();
+  const cluster = withLocalStorageCluster({ nodeName, poolDiskBytes: 256 * MiB });
+  before(function () {
+    ls = cluster();
   });
 
   it('a VG named loam-nvme and tagged loam.io inside a volume is not a pool, and loam-node runs no LVM command on it (item 5)', async function () {
