@@ -22,6 +22,7 @@ import { guestLvs, withLocalStorageCluster, type LocalStorageCluster } from '../
 import { describeFigures, FaultLoop, faultLoopNodeEnv } from './fault-loop.js';
 import { GuestWriter } from './guest-writer.js';
 import { SeededRandom, seedOf } from './seeded-random.js';
+import { waitFor } from '../../../tools/testenv/wait.js';
 
 const MiB = 1024 ** 2;
 const nodeName = 'vm-faults';
@@ -75,7 +76,19 @@ describe('e2e: Loam under faults', function () {
       const nodeUp = await ls.loamNodeRunning();
       const controllerUp = ls.controllerRunning;
       await ls.cp.startApiServer();
+      // Back for Loam once it serves Loam's kinds: /readyz passes while custom resource storage is
+      // still initialising (429), and no client can do anything before that.
+      const restarted = Date.now();
+      await waitFor('the API server to serve LocalVolumes again', async () => {
+        try {
+          await ls.clients.rest.request('GET', resourcePath(loamResources.localVolumes), { query: { limit: '1' }, timeoutMs: 2_000 });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 60_000, 100);
       const back = Date.now();
+      noteFigure('API outage 60 s: LocalVolumes served again after kube-apiserver /readyz', `${((back - restarted) / 1000).toFixed(1)} s`);
 
       // Once it answers: a new volume (placement, the agent's watch and LVM all working again)...
       const fresh = ls.newVolumeName();
