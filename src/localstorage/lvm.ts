@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
-import type { MediaClass } from '../api/index.js';
+import { volumeGroupNames, type MediaClass } from '../api/index.js';
 import { componentLogger, type Logger } from '../common/logger.js';
 
 /** Every VG and LV Loam makes carries this tag; Loam never changes an LV without it. */
@@ -30,10 +30,12 @@ export function replicaUidOf(lv: { tags: readonly string[] }): string | undefine
   return lv.tags.find((t) => t.startsWith(replicaUidTagPrefix))?.slice(replicaUidTagPrefix.length);
 }
 
-const vgOfClass: Record<MediaClass, string> = { HDD: 'loam-hdd', SSD: 'loam-ssd', NVMe: 'loam-nvme' };
+// The API's list (which the CRD's poolName rule also uses), by class.
+const [hdd, ssd, nvme] = volumeGroupNames;
+const vgOfClass: Record<MediaClass, string> = { HDD: hdd, SSD: ssd, NVMe: nvme };
 
 /** The only VG names the door runs a command on (names come from custom resources, so they are checked here too). */
-export const loamVgNames: readonly string[] = Object.values(vgOfClass);
+export const loamVgNames: readonly string[] = volumeGroupNames;
 
 /**
  * An LV name the door accepts: what Loam makes (CSI volume ids, `pvc-<uid>`) within LVM's own rules.
