@@ -24,7 +24,7 @@ COPY src src/
 COPY tools/testenv/*.ts tools/testenv/
 COPY tools/image/tsconfig.build.json tools/image/
 RUN node node_modules/typescript/bin/tsc -p tools/image/tsconfig.build.json \
- && cp src/csi/csi.proto dist/src/csi/csi.proto
+ && cp src/csi/csi.proto src/csi/pluginregistration.proto dist/src/csi/
 
 # /app: production dependencies only. npm ci --omit=dev runs native/build.mjs, which then builds
 # loam_udev alone (the loop-control addon is a test tool of development installs).

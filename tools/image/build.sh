@@ -66,7 +66,7 @@ cp "$here/tsconfig.build.json" "$tree/tools/image/"
 ln -s "$repo/node_modules" "$tree/node_modules"
 echo "image: compiling dist/" >&2
 (cd "$tree" && nice -n 19 node node_modules/typescript/bin/tsc -p tools/image/tsconfig.build.json)
-cp "$tree/src/csi/csi.proto" "$tree/dist/src/csi/csi.proto"
+cp "$tree/src/csi/csi.proto" "$tree/src/csi/pluginregistration.proto" "$tree/dist/src/csi/"
 
 # /app: production dependencies only (npm ci --omit=dev from the lock file). The install script
 # (native/build.mjs) then builds loam_udev alone against this machine's Node headers: it is an N-API
