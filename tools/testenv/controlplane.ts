@@ -30,6 +30,12 @@ export interface ControlPlaneOptions {
   apiServerArgs?: string[];
   /** Print process output to the console instead of only to log files. */
   verbose?: boolean;
+  /**
+   * An audit policy (`audit.k8s.io/v1` Policy): kube-apiserver then writes the requests it selects
+   * to `auditLogPath`, one JSON event a line, before it answers (blocking mode), so a test can read
+   * who was allowed or refused what (the RBAC test of the chart).
+   */
+  auditPolicy?: Record<string, unknown>;
 }
 
 export interface CommandResult {
@@ -95,6 +101,11 @@ export class ControlPlane {
       await rm(dir, { recursive: true, force: true });
       throw new Error(`the test control plane did not start: ${(err as Error).message}\n${logs}`, { cause: err });
     }
+  }
+
+  /** The audit log file (written only when `auditPolicy` was given). */
+  get auditLogPath(): string {
+    return path.join(this.dir, 'audit.log');
   }
 
   get url(): string {
@@ -174,6 +185,7 @@ export class ControlPlane {
   async startApiServer(): Promise<void> {
     if (this.apiserver?.running) return;
     const c = this.certs;
+    const audit = this.opts.auditPolicy ? await this.writeAuditPolicy(this.opts.auditPolicy) : [];
     this.apiserver = new ManagedProcess('kube-apiserver', path.join(this.binDir, 'kube-apiserver'), [
       '--etcd-servers', `http://127.0.0.1:${this.etcdPort}`,
       '--bind-address', '127.0.0.1',
@@ -195,11 +207,19 @@ export class ControlPlane {
       '--disable-admission-plugins', 'ServiceAccount',
       '--allow-privileged=true',
       '--v', '1',
+      ...audit,
       ...(this.opts.apiServerArgs ?? []),
     ], path.join(this.dir, 'kube-apiserver.log'), this.opts.verbose);
     await this.apiserver.start();
     const apiserver = this.apiserver;
     await waitFor('kube-apiserver /readyz', () => apiserver.exitedEarly() || this.ready(), 90_000);
+  }
+
+  /** Writes the audit policy file; returns the kube-apiserver flags that use it. */
+  private async writeAuditPolicy(policy: Record<string, unknown>): Promise<string[]> {
+    const file = path.join(this.dir, 'audit-policy.yaml');
+    await writeFile(file, YAML.stringify(policy));
+    return ['--audit-policy-file', file, '--audit-log-path', this.auditLogPath, '--audit-log-mode', 'blocking', '--audit-log-format', 'json'];
   }
 
   /** Compacts etcd's history up to `revision` (a resourceVersion), as kube-apiserver does every few minutes. */
