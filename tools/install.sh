@@ -17,5 +17,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 echo "install: npm ci" >&2
 npm ci --no-audit --no-fund >&2
+npm run -s testenv:build-node >&2  # kubelet, kube-proxy, containerd, runc and pause for the VM cluster's nodes
 echo "install: test control plane" >&2
 npm run -s testenv:build | tail -n 1
