@@ -1,6 +1,6 @@
 /**
- * `npm run gen:crds`: writes crds/loam.io_<plural>.yaml and src/api/generated/types.ts from the kind
- * sources in src/api/kinds/. Deterministic, so CI's `npm run check:crds` fails exactly when the
+ * `npm run gen:crds`: writes crds/loam.io_<plural>.yaml (and the same files into the Helm chart's
+ * helm/loam/crds/) and src/api/generated/types.ts from the kind sources in src/api/kinds/. Deterministic, so CI's `npm run check:crds` fails exactly when the
  * checked-in output is stale.
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
@@ -22,21 +22,27 @@ export function crdFile(k: KindDefinition): { name: string; text: string } {
   return { name: `${group}_${k.plural}.yaml`, text: header + body };
 }
 
-async function main(): Promise<void> {
-  const crdDir = path.join(repoRoot, 'crds');
+/** The folders that hold the CRDs: the repo's own and the chart's (Helm installs its crds/ first). */
+const crdDirs = ['crds', 'helm/loam/crds'];
+
+async function writeCrds(crdDir: string, files: Array<{ name: string; text: string }>): Promise<void> {
   await mkdir(crdDir, { recursive: true });
-  const files = allKinds.map(crdFile);
   const wanted = new Set(files.map((f) => f.name));
   // A kind that was removed must not leave its CRD behind.
   for (const old of await readdir(crdDir)) {
     if (old.startsWith(`${group}_`) && old.endsWith('.yaml') && !wanted.has(old)) await rm(path.join(crdDir, old));
   }
   for (const f of files) await writeFile(path.join(crdDir, f.name), f.text);
+}
+
+async function main(): Promise<void> {
+  const files = allKinds.map(crdFile);
+  for (const dir of crdDirs) await writeCrds(path.join(repoRoot, dir), files);
 
   const typesDir = path.join(repoRoot, 'src/api/generated');
   await mkdir(typesDir, { recursive: true });
   await writeFile(path.join(typesDir, 'types.ts'), typeScriptSource(allKinds));
-  process.stdout.write(`wrote ${files.length} CRDs to crds/ and src/api/generated/types.ts\n`);
+  process.stdout.write(`wrote ${files.length} CRDs to ${crdDirs.map((d) => `${d}/`).join(' and ')} and src/api/generated/types.ts\n`);
 }
 
 await main();
