@@ -74,6 +74,11 @@ export class CsiServer {
     return this.add('Node', csiGrpcObject().csi.v1.Node.service, impl);
   }
 
+  /** Any other service on a socket of the same kind (the kubelet's plugin registration, src/csi/registration.ts). */
+  addService(name: string, definition: grpc.ServiceDefinition, impl: object): this {
+    return this.add(name, definition, impl);
+  }
+
   /** Binds the socket (removing a stale one) and serves. */
   async start(): Promise<void> {
     if (this.started) return;
