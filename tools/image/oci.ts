@@ -10,12 +10,17 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 
 export interface LayerSpec {
-  /** A gzip'd tar. */
+  /** A gzip'd tar (or a plain one when `gzip` is false). */
   file: string;
+  /**
+   * False for an uncompressed tar: containerd then unpacks it without gunzip, which is what costs
+   * most when a TCG guest imports an image (the test images of tools/testenv/images.ts). Default true.
+   */
+  gzip?: boolean;
   /** What made it, for the config's history. */
   createdBy: string;
 }
@@ -26,6 +31,8 @@ export interface ImageSpec {
   /** Image creation time, seconds since the epoch (SOURCE_DATE_EPOCH). */
   epoch: number;
   layers: LayerSpec[];
+  /** The config's Entrypoint, for images whose users pass only arguments (CSI sidecars). */
+  entrypoint?: string[];
   env: string[];
   cmd: string[];
   workingDir: string;
@@ -40,6 +47,7 @@ export interface Descriptor {
 }
 
 const layerMediaType = 'application/vnd.oci.image.layer.v1.tar+gzip';
+const plainLayerMediaType = 'application/vnd.oci.image.layer.v1.tar';
 const configMediaType = 'application/vnd.oci.image.config.v1+json';
 const manifestMediaType = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -47,8 +55,8 @@ function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
-/** The digest and size of a gzip'd layer, and its diff id (the digest of the tar inside). */
-export async function hashLayer(file: string): Promise<{ digest: string; size: number; diffId: string }> {
+/** The digest and size of a gzip'd layer, and its diff id (the digest of the tar inside; for a plain tar, its digest). */
+export async function hashLayer(file: string, gzip = true): Promise<{ digest: string; size: number; diffId: string }> {
   const compressed = createHash('sha256');
   const uncompressed = createHash('sha256');
   let size = 0;
@@ -57,6 +65,11 @@ export async function hashLayer(file: string): Promise<{ digest: string; size: n
     compressed.update(chunk);
     size += chunk.length;
   });
+  if (!gzip) {
+    await finished(source);
+    const digest = `sha256:${compressed.digest('hex')}`;
+    return { digest, size, diffId: digest };
+  }
   const gunzip = createGunzip();
   gunzip.on('data', (chunk: Buffer) => uncompressed.update(chunk));
   await pipeline(source, gunzip);
@@ -76,16 +89,16 @@ export async function writeLayout(layout: string, spec: ImageSpec): Promise<Desc
   const layers: Descriptor[] = [];
   const diffIds: string[] = [];
   for (const layer of spec.layers) {
-    const { digest, size, diffId } = await hashLayer(layer.file);
+    const { digest, size, diffId } = await hashLayer(layer.file, layer.gzip ?? true);
     await copyFile(layer.file, path.join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length)));
-    layers.push({ mediaType: layerMediaType, digest, size });
+    layers.push({ mediaType: layer.gzip === false ? plainLayerMediaType : layerMediaType, digest, size });
     diffIds.push(diffId);
   }
   const config = {
     created,
     architecture: 'amd64',
     os: 'linux',
-    config: { Env: spec.env, Cmd: spec.cmd, WorkingDir: spec.workingDir, Labels: spec.labels },
+    config: { ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}), Env: spec.env, Cmd: spec.cmd, WorkingDir: spec.workingDir, Labels: spec.labels },
     rootfs: { type: 'layers', diff_ids: diffIds },
     history: spec.layers.map((layer) => ({ created, created_by: layer.createdBy })),
   };
