@@ -14,6 +14,7 @@ import { ensureCompiled } from './harness/guest-process.js';
 import { ensureInitramfs } from './harness/initramfs.js';
 import { ensureKernel } from './harness/kernel.js';
 import { figureLines, noteFigure } from './harness/figures.js';
+import { stopSharedKubeCluster } from './harness/kube-cluster.js';
 import { endRun, runningMembers, sweepStaleRuns } from './harness/run.js';
 
 let tierStarted = 0;
@@ -52,6 +53,8 @@ export const mochaHooks = {
 };
 
 export async function mochaGlobalTeardown(): Promise<void> {
+  // The VM cluster that spec files share: its control plane is not a VM of the run.
+  await stopSharedKubeCluster();
   const left = await endRun();
   noteFigure('whole e2e tier', `${((Date.now() - tierStarted) / 1000).toFixed(1)} s`);
   console.log(`\n  e2e figures:\n${figureLines().map((l) => `    ${l}`).join('\n')}`);

@@ -10,8 +10,10 @@ import { linkArgs, userNetArgs, type LinkEnd } from './network.js';
 export interface DiskFile {
   /** Device id in QEMU and serial number in the guest. */
   id: string;
-  /** A raw image file. */
+  /** The image file. */
   file: string;
+  /** Its format (default raw); qcow2 for a copy-on-write overlay of a cached image. */
+  format?: 'raw' | 'qcow2';
 }
 
 export interface QemuArgsInput {
@@ -61,7 +63,7 @@ export function qemuArgs(vm: QemuArgsInput): string[] {
     '-device', 'virtio-rng-pci',
   ];
   for (const disk of vm.disks) {
-    args.push('-drive', `file=${disk.file},if=none,id=drive-${disk.id},format=raw,cache=unsafe`);
+    args.push('-drive', `file=${disk.file},if=none,id=drive-${disk.id},format=${disk.format ?? 'raw'},cache=unsafe`);
     args.push('-device', `virtio-blk-pci,drive=drive-${disk.id},id=${disk.id},serial=${disk.id}`);
   }
   if (vm.apiServerPort !== undefined) {

@@ -24,7 +24,13 @@ const log = componentLogger('e2e');
 export interface DiskSpec {
   /** Becomes the disk's serial number, readable in the guest at /sys/block/vdX/serial. */
   id: string;
+  /** Ignored with `backingFile` (the overlay has the backing file's size). */
   sizeBytes: number;
+  /**
+   * A raw image to start from, read-only and shared: the VM gets a qcow2 copy-on-write overlay of it
+   * in the run folder (e.g. a cached disk of container images), not a blank sparse file.
+   */
+  backingFile?: string;
 }
 
 export interface VmOptions {
@@ -113,8 +119,13 @@ export class Vm implements RunMember {
     const diskFiles: DiskFile[] = [];
     for (const disk of opts.disks ?? []) {
       const file = path.join(dir, `${disk.id}.img`);
-      await sparseFile(file, disk.sizeBytes);
-      diskFiles.push({ id: disk.id, file });
+      if (disk.backingFile) {
+        await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', disk.backingFile, file]);
+        diskFiles.push({ id: disk.id, file, format: 'qcow2' });
+      } else {
+        await sparseFile(file, disk.sizeBytes);
+        diskFiles.push({ id: disk.id, file });
+      }
     }
     if (opts.link?.role === 'connect') {
       // QEMU's connecting side gives up at once if nobody listens yet.
