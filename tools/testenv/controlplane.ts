@@ -15,6 +15,7 @@ import YAML from 'yaml';
 import { execa } from 'execa';
 import { ensureTestenvBin } from './bin.js';
 import { issueServingCertificate, makeCertificates, type Certificates } from './certs.js';
+import { EgressProxy } from './egress.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
 import { waitFor } from './wait.js';
@@ -36,7 +37,29 @@ export interface ControlPlaneOptions {
    * who was allowed or refused what (the RBAC test of the chart).
    */
   auditPolicy?: Record<string, unknown>;
+  /** Cluster mode, for real kubelet nodes (the VM tier's cluster); see {@link ClusterModeOptions}. */
+  cluster?: ClusterModeOptions;
 }
+
+/**
+ * Cluster mode: what real nodes and their pods need of the API server, with the host still dialling
+ * nothing off loopback.
+ * - ServiceAccount tokens: the ServiceAccount admission plugin runs, and kube-controller-manager (when
+ *   started) runs its default controllers plus node-lifecycle (which lifts the not-ready taint).
+ * - The `kubernetes` Service's endpoint is `advertiseAddress`:{@link ControlPlane.apiPort}, the
+ *   address guests reach the host's loopback API server at (a QEMU guestfwd of that port), while
+ *   kube-apiserver still binds only 127.0.0.1.
+ * - Every connection kube-apiserver makes to the cluster (kubelets, pods, services) goes over a unix
+ *   socket to {@link ControlPlane.egress}, which refuses it unless the harness forwarded that node
+ *   address to a loopback port; node addresses are used as InternalIPs only, never resolved as names.
+ */
+export interface ClusterModeOptions {
+  /** The address guests reach the API server at (QEMU guestfwd), e.g. 10.0.2.100; also a serving-certificate SAN. */
+  advertiseAddress: string;
+}
+
+/** kube-controller-manager's controllers in cluster mode: all but node-ipam (nodes get their pod ranges from the harness). */
+const clusterControllers = ['*', '-node-ipam-controller'];
 
 export interface CommandResult {
   stdout: string;
@@ -61,6 +84,8 @@ export class ControlPlane {
   private scheduler?: ManagedProcess;
   private controllerManager?: ManagedProcess;
   private stoppedFlag = false;
+  /** The `cluster` egress proxy (cluster mode only): what kube-apiserver tried to dial, and the forwards. */
+  egress?: EgressProxy;
 
   get stopped(): boolean {
     return this.stoppedFlag;
@@ -83,7 +108,8 @@ export class ControlPlane {
     const dir = await mkdtemp(path.join(tmpdir(), tempPrefix));
     let cp: ControlPlane | undefined;
     try {
-      const certs = await makeCertificates(path.join(dir, 'pki'), ['127.0.0.1', ...(opts.extraServingIps ?? [])]);
+      const advertised = opts.cluster ? [opts.cluster.advertiseAddress] : [];
+      const certs = await makeCertificates(path.join(dir, 'pki'), ['127.0.0.1', ...advertised, ...(opts.extraServingIps ?? [])]);
       const token = certs.adminToken;
       const [etcdPort, apiPort] = [await freePort(), await freePort()];
       cp = new ControlPlane({ dir, binDir, etcdPort, apiPort, certs, token, opts });
@@ -92,6 +118,7 @@ export class ControlPlane {
       process.once('exit', () => { if (!self.stopped) rmSync(dir, { recursive: true, force: true }); });
       await cp.writeKubeconfig(cp.kubeconfigPath, `https://127.0.0.1:${apiPort}`);
       await cp.startEtcd();
+      if (opts.cluster) cp.egress = await EgressProxy.start(path.join(dir, 'egress.sock'));
       await cp.startApiServer();
       await cp.applyCrds(opts.crdDir ?? path.join(repoRoot, 'crds'));
       return self;
@@ -110,6 +137,11 @@ export class ControlPlane {
 
   get url(): string {
     return `https://127.0.0.1:${this.apiPort}`;
+  }
+
+  /** The API server as guests and pods reach it in cluster mode (the `kubernetes` Service's endpoint). */
+  get clusterUrl(): string | undefined {
+    return this.opts.cluster ? `https://${this.opts.cluster.advertiseAddress}:${this.apiPort}` : undefined;
   }
 
   /** A fresh KubeConfig for the admin user (each caller gets its own object). */
@@ -189,9 +221,13 @@ export class ControlPlane {
     this.apiserver = new ManagedProcess('kube-apiserver', path.join(this.binDir, 'kube-apiserver'), [
       '--etcd-servers', `http://127.0.0.1:${this.etcdPort}`,
       '--bind-address', '127.0.0.1',
-      '--advertise-address', '127.0.0.1',
-      // The 'kubernetes' Service endpoints cannot be a loopback address, and nothing here needs them.
-      '--endpoint-reconciler-type', 'none',
+      ...(this.opts.cluster ? await this.clusterModeArgs(this.opts.cluster) : [
+        '--advertise-address', '127.0.0.1',
+        // The 'kubernetes' Service endpoints cannot be a loopback address, and nothing here needs them.
+        '--endpoint-reconciler-type', 'none',
+        // No kube-controller-manager runs, so no namespace gets a default ServiceAccount.
+        '--disable-admission-plugins', 'ServiceAccount',
+      ]),
       '--secure-port', String(this.apiPort),
       '--cert-dir', path.join(this.dir, 'pki'),
       '--tls-cert-file', c.servingCertFile,
@@ -203,8 +239,6 @@ export class ControlPlane {
       '--service-account-key-file', c.serviceAccountPublicKeyFile,
       '--service-account-signing-key-file', c.serviceAccountKeyFile,
       '--service-cluster-ip-range', '10.96.0.0/16',
-      // No kube-controller-manager runs, so no namespace gets a default ServiceAccount.
-      '--disable-admission-plugins', 'ServiceAccount',
       '--allow-privileged=true',
       '--v', '1',
       ...audit,
@@ -213,6 +247,26 @@ export class ControlPlane {
     await this.apiserver.start();
     const apiserver = this.apiserver;
     await waitFor('kube-apiserver /readyz', () => apiserver.exitedEarly() || this.ready(), 90_000);
+  }
+
+  /** kube-apiserver flags of cluster mode (see {@link ClusterModeOptions}); writes the egress selector configuration. */
+  private async clusterModeArgs(cluster: ClusterModeOptions): Promise<string[]> {
+    if (!this.egress) throw new Error('cluster mode: the egress proxy is not running');
+    const file = path.join(this.dir, 'egress-selector.yaml');
+    await writeFile(file, YAML.stringify({
+      apiVersion: 'apiserver.k8s.io/v1beta1',
+      kind: 'EgressSelectorConfiguration',
+      egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: this.egress.socketPath } } } }],
+    }));
+    return [
+      // The lease endpoint reconciler writes this address and the secure port into the 'kubernetes'
+      // Service's endpoints; kube-apiserver itself listens on --bind-address only.
+      '--advertise-address', cluster.advertiseAddress,
+      '--endpoint-reconciler-type', 'lease',
+      '--egress-selector-config-file', file,
+      // The address the harness forwards; a Hostname would be looked up through the host's resolver.
+      '--kubelet-preferred-address-types', 'InternalIP',
+    ];
   }
 
   /** Writes the audit policy file; returns the kube-apiserver flags that use it. */
@@ -273,7 +327,7 @@ export class ControlPlane {
    * Starts kube-controller-manager (PV binding, garbage collection, namespace deletion) for tests that
    * need the cluster's own controllers; tests that do not ask for it run without.
    */
-  async startControllerManager(controllers = ['*', '-node-ipam-controller', '-node-lifecycle-controller', '-taint-eviction-controller', '-device-taint-eviction-controller']): Promise<void> {
+  async startControllerManager(controllers = this.opts.cluster ? clusterControllers : ['*', '-node-ipam-controller', '-node-lifecycle-controller', '-taint-eviction-controller', '-device-taint-eviction-controller']): Promise<void> {
     if (this.controllerManager?.running) return;
     const port = await freePort();
     this.controllerManager = new ManagedProcess('kube-controller-manager', path.join(this.binDir, 'kube-controller-manager'), [
@@ -340,6 +394,7 @@ export class ControlPlane {
     await this.scheduler?.stop();
     await this.controllerManager?.stop();
     await this.apiserver?.stop();
+    await this.egress?.close();
     await this.etcd?.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
