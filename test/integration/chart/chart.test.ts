@@ -12,6 +12,7 @@ import type { V1Container, V1MutatingWebhook, V1PodSpec } from '@kubernetes/clie
 import { allKinds } from '../../../src/api/index.js';
 import { volumeParametersOf } from '../../../src/csi/validate.js';
 import { controlPlane } from '../setup.js';
+import { entryPointOptions } from './entry-flags.js';
 import { chartDir, container, flag, helm, portOf, releaseNamespace, Rendered, setArgs, type KubeObject } from './render.js';
 
 /** The values combinations of this file, each rendered and dry-run against the API server. */
@@ -142,6 +143,24 @@ describe('chart: helm/loam', function () {
       return portOf(flag(container(w.pod, n), 'health-listen'));
     });
     assert.deepEqual(ports, [9808, 9809, 9810]);
+  });
+
+  it('passes each Loam binary only options it parses, a value only to an option that takes one', async () => {
+    for (const [name, r] of rendered) {
+      for (const { object, pod } of r.workloads()) {
+        for (const c of pod.containers.filter((x) => loamContainers.includes(x.name))) {
+          assert.deepEqual(c.command, [c.name], `${object.metadata.name}/${c.name} runs its entry point from PATH`);
+          const options = await entryPointOptions(c.name);
+          for (const arg of c.args ?? []) {
+            const m = /^--([a-z][a-z-]*)(=.*)?$/.exec(arg);
+            assert.ok(m, `${name}: ${c.name} argument "${arg}" is a --flag or --flag=value`);
+            const kind = options.get(m[1]!);
+            assert.ok(kind, `${name}: ${c.name} has no option --${m[1]} (src/cmd/${c.name}.ts)`);
+            assert.equal(kind, m[2] === undefined ? 'boolean' : 'string', `${name}: ${c.name} --${m[1]} is a ${kind} option`);
+          }
+        }
+      }
+    }
   });
 
   it('loam-node: on every node whatever its taints, critical, with the host paths, kubelet registration and the V8 flags of its entry point', async () => {
