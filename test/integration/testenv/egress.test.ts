@@ -16,11 +16,12 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { ControlPlane } from '../../../tools/testenv/controlplane.js';
+import { waitFor } from '../../../tools/testenv/wait.js';
 
 const namespace = 'default';
 const guestAddress = '10.0.2.100';
 
-describe('testenv cluster mode: the API server never dials off loopback', function () {
+describe('testenv cluster mode: what real nodes need, and the API server never dials off loopback', function () {
   this.timeout(3 * 60_000);
   let cp: ControlPlane;
   let listener: net.Server;
@@ -119,6 +120,35 @@ describe('testenv cluster mode: the API server never dials off loopback', functi
     assert.equal(logs.exitCode, 0, logs.stderr);
     assert.match(logs.stdout, /hello from the forwarded kubelet: GET \/containerLogs\/default\/pod-on-loam-fake-forwarded\/main/);
     assert.ok(cp.egress!.attempts.some((a) => a.target === '10.0.2.16:10250' && a.forwarded));
+  });
+
+  it('kube-controller-manager makes ServiceAccount tokens that authenticate, and lifts the not-ready taint of a Ready node', async () => {
+    await cp.startControllerManager();
+    assert.equal((await cp.kubectl(['create', 'namespace', 'loam-cluster-mode'])).exitCode, 0);
+    await waitFor('the default ServiceAccount of a new namespace', async () => (await cp.kubectl(['get', 'serviceaccount', 'default', '-n', 'loam-cluster-mode'])).exitCode === 0, 60_000);
+    const token = await cp.kubectl(['create', 'token', 'default', '-n', 'loam-cluster-mode']);
+    assert.equal(token.exitCode, 0, token.stderr);
+    const whoami = await cp.kubectl(['auth', 'whoami', '--token', token.stdout.trim(), '-o', 'jsonpath={.status.userInfo.username}']);
+    assert.equal(whoami.stdout, 'system:serviceaccount:loam-cluster-mode:default', whoami.stderr);
+
+    const name = 'loam-fake-ready';
+    await fakeNode(name, [{ type: 'InternalIP', address: '10.0.2.17' }], 10250);
+    const taints = async (): Promise<string> => (await cp.kubectl(['get', 'node', name, '-o', 'jsonpath={.spec.taints[*].key}'])).stdout;
+    // A kubelet's heartbeat: the Ready condition, renewed on every call.
+    const heartbeat = async (status: 'True' | 'False'): Promise<void> => {
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      const ready = { type: 'Ready', status, reason: status === 'True' ? 'KubeletReady' : 'KubeletNotReady', message: 'fake', lastHeartbeatTime: now, lastTransitionTime: now };
+      const patched = await cp.kubectl(['patch', 'node', name, '--subresource', 'status', '--type', 'merge', '-p', JSON.stringify({ status: { conditions: [ready] } })]);
+      assert.equal(patched.exitCode, 0, patched.stderr);
+    };
+    await waitFor('the not-ready taint of a node that is not Ready', async () => {
+      await heartbeat('False');
+      return (await taints()).includes('node.kubernetes.io/not-ready');
+    }, 60_000, 1000);
+    await waitFor('node-lifecycle lifts the not-ready taint once the node is Ready', async () => {
+      await heartbeat('True');
+      return !(await taints()).includes('not-ready');
+    }, 90_000, 1000);
   });
 
   it('advertises the guests\' address as the kubernetes Service endpoint while listening on loopback only', async () => {
