@@ -86,6 +86,8 @@ export class ControlPlane {
   private stoppedFlag = false;
   /** The `cluster` egress proxy (cluster mode only): what kube-apiserver tried to dial, and the forwards. */
   egress?: EgressProxy;
+  /** The `controlplane` egress proxy (cluster mode only): webhooks called by URL; loopback passes. */
+  controlPlaneEgress?: EgressProxy;
 
   get stopped(): boolean {
     return this.stoppedFlag;
@@ -118,7 +120,10 @@ export class ControlPlane {
       process.once('exit', () => { if (!self.stopped) rmSync(dir, { recursive: true, force: true }); });
       await cp.writeKubeconfig(cp.kubeconfigPath, `https://127.0.0.1:${apiPort}`);
       await cp.startEtcd();
-      if (opts.cluster) cp.egress = await EgressProxy.start(path.join(dir, 'egress.sock'));
+      if (opts.cluster) {
+        cp.egress = await EgressProxy.start(path.join(dir, 'egress-cluster.sock'));
+        cp.controlPlaneEgress = await EgressProxy.start(path.join(dir, 'egress-controlplane.sock'), { loopback: true });
+      }
       await cp.startApiServer();
       await cp.applyCrds(opts.crdDir ?? path.join(repoRoot, 'crds'));
       return self;
@@ -251,12 +256,17 @@ export class ControlPlane {
 
   /** kube-apiserver flags of cluster mode (see {@link ClusterModeOptions}); writes the egress selector configuration. */
   private async clusterModeArgs(cluster: ClusterModeOptions): Promise<string[]> {
-    if (!this.egress) throw new Error('cluster mode: the egress proxy is not running');
+    if (!this.egress || !this.controlPlaneEgress) throw new Error('cluster mode: the egress proxies are not running');
     const file = path.join(this.dir, 'egress-selector.yaml');
+    const via = (proxy: EgressProxy): Record<string, unknown> => ({ proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: proxy.socketPath } } });
     await writeFile(file, YAML.stringify({
       apiVersion: 'apiserver.k8s.io/v1beta1',
       kind: 'EgressSelectorConfiguration',
-      egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: this.egress.socketPath } } } }],
+      // cluster: kubelets, pods, services (service webhooks); controlplane: webhooks by URL. etcd stays direct (loopback).
+      egressSelections: [
+        { name: 'cluster', connection: via(this.egress) },
+        { name: 'controlplane', connection: via(this.controlPlaneEgress) },
+      ],
     }));
     return [
       // The lease endpoint reconciler writes this address and the secure port into the 'kubernetes'
@@ -395,6 +405,7 @@ export class ControlPlane {
     await this.controllerManager?.stop();
     await this.apiserver?.stop();
     await this.egress?.close();
+    await this.controlPlaneEgress?.close();
     await this.etcd?.stop();
     await rm(this.dir, { recursive: true, force: true });
   }

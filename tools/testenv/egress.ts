@@ -6,7 +6,8 @@
  * host never dials a guest address or anything off loopback, except the targets the harness forwards:
  * `forward('10.0.2.15:10250', port)` joins that node address to a loopback port (QEMU
  * `hostfwd=tcp:127.0.0.1:<port>-:10250`), so those calls work without a packet leaving loopback.
- * Names are never resolved: the target is taken as kube-apiserver wrote it.
+ * Names are never resolved: the target is taken as kube-apiserver wrote it. A second instance with
+ * `loopback` serves the `controlplane` egress (webhooks called by URL): 127.0.0.1 passes, nothing else.
  */
 import net from 'node:net';
 import { rm } from 'node:fs/promises';
@@ -14,7 +15,7 @@ import { rm } from 'node:fs/promises';
 export interface EgressAttempt {
   /** `host:port` as kube-apiserver asked for it. */
   target: string;
-  /** True when it went to a forwarded loopback port; false when refused. */
+  /** True when it went to a loopback port (forwarded, or allowed); false when refused. */
   forwarded: boolean;
 }
 
@@ -27,13 +28,16 @@ export class EgressProxy {
   private readonly forwards = new Map<string, number>();
   private readonly sockets = new Set<net.Socket>();
 
-  private constructor(readonly socketPath: string, private readonly server: net.Server) {}
+  private constructor(readonly socketPath: string, private readonly server: net.Server, private readonly loopback: boolean) {}
 
-  /** Listens on the unix socket `socketPath` (removed first if left over). */
-  static async start(socketPath: string): Promise<EgressProxy> {
+  /**
+   * Listens on the unix socket `socketPath` (removed first if left over). With `loopback`, targets on
+   * 127.0.0.1 pass too (the `controlplane` egress: webhooks the tests serve on the host by URL).
+   */
+  static async start(socketPath: string, opts: { loopback?: boolean } = {}): Promise<EgressProxy> {
     await rm(socketPath, { force: true });
     const server = net.createServer();
-    const proxy = new EgressProxy(socketPath, server);
+    const proxy = new EgressProxy(socketPath, server, opts.loopback ?? false);
     server.on('connection', (socket) => proxy.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -81,7 +85,7 @@ export class EgressProxy {
       refuse(client, 405, `loam testenv egress proxy: only CONNECT, not ${method}`);
       return;
     }
-    const port = this.forwards.get(target);
+    const port = this.forwards.get(target) ?? (this.loopback ? loopbackPort(target) : undefined);
     this.attempts.push({ target, forwarded: port !== undefined });
     if (port === undefined) {
       refuse(client, 403, `loam testenv: the host never dials ${target} (nothing off loopback); ` +
@@ -110,6 +114,12 @@ export class EgressProxy {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
   }
+}
+
+/** The port of a `127.0.0.1:<port>` target, else undefined. */
+function loopbackPort(target: string): number | undefined {
+  const match = /^127\.0\.0\.1:(\d{1,5})$/.exec(target);
+  return match ? Number(match[1]) : undefined;
 }
 
 /** Answers with `code` and `message` as the reason phrase: kube-apiserver shows the status line, not the body. */

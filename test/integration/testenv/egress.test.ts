@@ -9,6 +9,9 @@
  * dialling directly (as without cluster mode) reaches it; going through the proxy it must not. Another
  * node has the address a guest has (10.0.2.15): the proxy must see that target and refuse it. A third
  * is forwarded to a loopback "kubelet" (a TLS server here): its logs arrive, over loopback only.
+ * Admission webhooks by Service or by a URL off loopback are refused the same way. And what pods need:
+ * ServiceAccount tokens that authenticate, the not-ready taint lifted, the `kubernetes` Service
+ * leading to the guests' address of the API server.
  */
 import assert from 'node:assert/strict';
 import https from 'node:https';
@@ -120,6 +123,51 @@ describe('testenv cluster mode: what real nodes need, and the API server never d
     assert.equal(logs.exitCode, 0, logs.stderr);
     assert.match(logs.stdout, /hello from the forwarded kubelet: GET \/containerLogs\/default\/pod-on-loam-fake-forwarded\/main/);
     assert.ok(cp.egress!.attempts.some((a) => a.target === '10.0.2.16:10250' && a.forwarded));
+  });
+
+  it('admission webhooks are refused too: by Service (cluster egress) and by URL off loopback (controlplane egress); loopback URLs pass', async () => {
+    const [clusterBefore, urlBefore] = [cp.egress!.attempts.length, cp.controlPlaneEgress!.attempts.length];
+    // A Service like the chart's webhook Service (kube-apiserver calls its ClusterIP, which leads into the guests).
+    const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'egress-test', namespace }, spec: { ports: [{ port: 443, targetPort: 9443 }] } };
+    const caBundle = (await cp.caCert()).toString('base64');
+    const hook = (name: string, clientConfig: Record<string, unknown>, label: string): Record<string, unknown> => ({
+      name,
+      clientConfig: { ...clientConfig, caBundle },
+      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }],
+      objectSelector: { matchLabels: { 'loam.io/egress-test': label } },
+      failurePolicy: 'Fail',
+      sideEffects: 'None',
+      admissionReviewVersions: ['v1'],
+    });
+    const webhooks = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: 'loam-egress-test' },
+      webhooks: [
+        hook('service.egress-test.loam.io', { service: { namespace, name: 'egress-test', port: 443, path: '/validate' } }, 'service'),
+        hook('url.egress-test.loam.io', { url: 'https://10.0.2.18:9443/validate' }, 'url'),
+        // A webhook the tests serve on the host's loopback still gets its calls (here the fake kubelet, which answers nonsense).
+        hook('loopback.egress-test.loam.io', { url: `https://127.0.0.1:${kubeletPort}/validate` }, 'loopback'),
+      ],
+    };
+    for (const doc of [service, webhooks]) {
+      const created = await cp.kubectl(['create', '-f', '-'], JSON.stringify(doc));
+      assert.equal(created.exitCode, 0, created.stderr);
+    }
+    const configMap = (label: string): string => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `egress-test-${label}`, namespace, labels: { 'loam.io/egress-test': label } } });
+    try {
+      for (const label of ['service', 'url']) {
+        const created = await cp.kubectl(['create', '-f', '-'], configMap(label));
+        assert.notEqual(created.exitCode, 0, created.stdout);
+        assert.match(created.stderr, /never dials/, created.stderr);
+      }
+      const clusterIp = (await cp.kubectl(['get', 'service', 'egress-test', '-n', namespace, '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+      assert.deepEqual(cp.egress!.attempts.slice(clusterBefore).map((a) => [a.target, a.forwarded]), [[`${clusterIp}:443`, false]]);
+      assert.notEqual((await cp.kubectl(['create', '-f', '-'], configMap('loopback'))).exitCode, 0);
+      assert.deepEqual(cp.controlPlaneEgress!.attempts.slice(urlBefore).map((a) => [a.target, a.forwarded]), [['10.0.2.18:9443', false], [`127.0.0.1:${kubeletPort}`, true]]);
+    } finally {
+      await cp.kubectl(['delete', 'validatingwebhookconfiguration', 'loam-egress-test']);
+    }
   });
 
   it('kube-controller-manager makes ServiceAccount tokens that authenticate, and lifts the not-ready taint of a Ready node', async () => {
