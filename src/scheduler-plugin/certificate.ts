@@ -23,7 +23,16 @@ export interface KeyPair {
   key: Buffer;
 }
 
-export class ReloadingCertificate {
+/** Where the webhook's serving certificate comes from: files (ReloadingCertificate) or made in memory (SelfSignedCertificate). */
+export interface CertificateSource {
+  /** The pair to start serving with; throws when there is none. */
+  load(): Promise<KeyPair>;
+  /** Calls `use` with each new pair from now on. */
+  watch(use: (pair: KeyPair) => void): void;
+  stop(): Promise<void>;
+}
+
+export class ReloadingCertificate implements CertificateSource {
   private loaded = '';
   private refused = '';
   private timer?: NodeJS.Timeout;

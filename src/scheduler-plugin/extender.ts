@@ -69,6 +69,11 @@ export class Extender {
     await closeServer(this.server);
   }
 
+  /** True while the server accepts connections. */
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
   /** The request handler, exposed so benchmarks can call it without a socket. */
   filter(body: unknown): ReturnType<typeof filterNodes> {
     const { pod, nodeNames } = parseArgs(body);

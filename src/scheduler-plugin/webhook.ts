@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { V1Pod } from '@kubernetes/client-node';
 import { componentLogger } from '../common/logger.js';
-import { ReloadingCertificate, type CertificateFiles } from './certificate.js';
+import { ReloadingCertificate, type CertificateFiles, type CertificateSource } from './certificate.js';
 import { BadRequest, closeServer, listenOn, readJson, replyJson } from './http.js';
 import { driverName, type ClusterView } from './view.js';
 
@@ -65,10 +65,16 @@ export interface WebhookTls extends CertificateFiles {
 
 export class PodWebhook {
   private server?: https.Server;
-  private readonly certificate: ReloadingCertificate;
+  private readonly certificate: CertificateSource;
 
-  constructor(private readonly view: ClusterView, tls: WebhookTls) {
-    this.certificate = new ReloadingCertificate(tls, tls.reloadIntervalMs);
+  /** `tls`: certificate files, read again when they change, or a source of its own (the self-made certificate). */
+  constructor(private readonly view: ClusterView, tls: WebhookTls | CertificateSource) {
+    this.certificate = 'load' in tls ? tls : new ReloadingCertificate(tls, tls.reloadIntervalMs);
+  }
+
+  /** True while the server accepts connections. */
+  get listening(): boolean {
+    return this.server?.listening ?? false;
   }
 
   /** Serves with the certificate the files hold now, and with each new one they get later. */
