@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import type * as k8s from '@kubernetes/client-node';
+import { waitFor } from '../../tools/testenv/wait.js';
 import { noteFigure } from './harness/figures.js';
 import { busyboxImage, withKubeCluster, type KubeCluster } from './harness/kube-cluster.js';
 
@@ -34,6 +35,8 @@ describe('e2e: a cluster of VM nodes with real kubelets', function () {
   before(async function () {
     c = cluster();
     await c.core.createNamespace({ body: { metadata: { name: namespace } } });
+    // Pods of a namespace are admitted once kube-controller-manager made its default ServiceAccount.
+    await waitFor(`ServiceAccount ${namespace}/default`, async () => (await c.core.listNamespacedServiceAccount({ namespace })).items.some((sa) => sa.metadata?.name === 'default'), 60_000, 250);
   });
 
   after(async function () {
@@ -84,27 +87,58 @@ describe('e2e: a cluster of VM nodes with real kubelets', function () {
 
   it('carries pod-to-pod traffic across the nodes with the pods\' own addresses', async function () {
     assert.ok(podIp.server && podIp.client, 'the pods of the previous test run');
-    const r = await c.exec(namespace, 'client', ['wget', '-qO-', '-T', '10', `http://${podIp.server}:8080/`]);
+    const r = await c.exec(namespace, 'client', ['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 10 ${podIp.server} 8080`]);
     assert.equal(r.exitCode, 0, r.stderr);
-    assert.equal(r.stdout.trim(), 'hello-from-server');
+    assert.match(r.stdout, /^HTTP\/1\.1 200 OK/);
+    assert.match(r.stdout, /^hello-from-server$/m);
     // The server saw the client pod's address: no address translation between the nodes' pods.
     const log = await c.podLog(namespace, 'server');
     assert.match(log, new RegExp(`^${podIp.client.replace(/\./g, '\\.')}:\\d+: response:200$`, 'm'), log);
   });
 
-  it('reaches the API server through the kubernetes Service with the pod\'s ServiceAccount token', async function () {
-    const review = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
-    const script = [
-      'set -e',
-      'token=$(cat /var/run/secrets/kubernetes.io/serviceaccount/token)',
-      'echo "service $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT" >&2',
-      `wget -qO- -T 20 --header "Authorization: Bearer $token" --header "Content-Type: application/json" --post-data '${review}' "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews"`,
-    ].join('\n');
-    const r = await c.exec(namespace, 'client', ['sh', '-c', script]);
-    assert.equal(r.exitCode, 0, `${r.stderr}${r.stdout}`);
-    assert.match(r.stderr, /service 10\.96\.0\.1:443/);
-    const answer = JSON.parse(r.stdout) as { status?: { userInfo?: { username?: string } } };
-    assert.equal(answer.status?.userInfo?.username, `system:serviceaccount:${namespace}:default`);
+  it('serves kubectl logs from the host through the loopback forward to the kubelet, and dials nothing else', async function () {
+    const r = await c.cp.kubectl(['logs', '-n', namespace, 'server']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(r.stdout, await c.podLog(namespace, 'server'));
+    const attempts = c.cp.egress?.attempts ?? [];
+    assert.ok(attempts.length > 0, 'kube-apiserver went through the egress proxy');
+    assert.deepEqual(attempts.filter((a) => !a.forwarded), [], 'every connection kube-apiserver made went to a forwarded kubelet');
+  });
+
+  it('reaches the API server through the kubernetes Service, verified with the ServiceAccount CA, as the pod\'s ServiceAccount', async function () {
+    assert.ok(c.loamImage, 'the cluster has Loam\'s image (node in it makes the request)');
+    // What an in-cluster client does: the Service's address from the environment, the mounted token and CA.
+    const script = `
+      const fs = require('fs'), https = require('https');
+      const dir = '/var/run/secrets/kubernetes.io/serviceaccount/';
+      const host = process.env.KUBERNETES_SERVICE_HOST, port = process.env.KUBERNETES_SERVICE_PORT;
+      console.log('service ' + host + ':' + port);
+      const req = https.request({ host, port, method: 'POST', path: '/apis/authentication.k8s.io/v1/selfsubjectreviews', ca: fs.readFileSync(dir + 'ca.crt'),
+        headers: { Authorization: 'Bearer ' + fs.readFileSync(dir + 'token', 'utf8'), 'Content-Type': 'application/json' } }, (res) => {
+        let body = ''; res.on('data', (d) => { body += d; }); res.on('end', () => { console.log(res.statusCode + ' ' + body.replace(/\\n/g, ' ')); });
+      });
+      req.on('error', (e) => { console.log('error ' + e.message); process.exitCode = 1; });
+      req.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }));`;
+    const started = Date.now();
+    await c.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: 'in-cluster', namespace },
+        spec: {
+          nodeSelector: { 'kubernetes.io/hostname': c.nodes[1]!.name },
+          restartPolicy: 'Never',
+          containers: [{ name: 'main', image: c.loamImage, imagePullPolicy: 'IfNotPresent', command: ['node', '-e', script] }],
+        },
+      },
+    });
+    await waitFor('pod in-cluster to finish', async () => ['Succeeded', 'Failed'].includes((await c.pod(namespace, 'in-cluster')).status?.phase ?? ''), 180_000, 1000);
+    const log = await c.podLog(namespace, 'in-cluster');
+    console.log(`      in-cluster request done ${((Date.now() - started) / 1000).toFixed(1)} s after the pod's creation`);
+    assert.match(log, /^service 10\.96\.0\.1:443$/m);
+    const answer = /^201 (.*)$/m.exec(log);
+    assert.ok(answer, log);
+    const review = JSON.parse(answer[1]!) as { status?: { userInfo?: { username?: string } } };
+    assert.equal(review.status?.userInfo?.username, `system:serviceaccount:${namespace}:default`);
   });
 
   it('runs a privileged pod with the host\'s /dev and Bidirectional mount propagation into the kubelet directory', async function () {

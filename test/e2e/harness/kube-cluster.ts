@@ -7,8 +7,10 @@
  * unmodified. Every node boots on a copy-on-write overlay of one cached disk that already holds the
  * images (`kube-node-images.ts`).
  *
- * The host never sends traffic to a guest: read pod logs and exec in containers through `podLog` and
- * `exec` (the guest agent), never with `kubectl logs/exec` from the host.
+ * The host never sends traffic to a guest or off loopback. kube-apiserver's connections to kubelets
+ * (`kubectl logs/exec/port-forward`) go through the control plane's egress proxy to a loopback port
+ * that QEMU forwards to the node's kubelet; anything else it would dial is refused. `podLog` and
+ * `exec` do the same through the guest agent, without the API server.
  *
  * One cluster serves every spec file of a run (`sharedKubeCluster`, stopped by the tier's teardown);
  * each spec works in its own namespace and removes it.
@@ -17,13 +19,14 @@ import * as k8s from '@kubernetes/client-node';
 import { componentLogger } from '../../../src/common/logger.js';
 import { ensureNodeBin } from '../../../tools/testenv/bin.js';
 import { ControlPlane } from '../../../tools/testenv/controlplane.js';
+import { freePort } from '../../../tools/testenv/ports.js';
 import { busyboxImage, ensureTestImages, pauseImage } from '../../../tools/testenv/images.js';
 import { waitFor } from '../../../tools/testenv/wait.js';
 import type { RunResult } from './agent.js';
 import { noteFigure } from './figures.js';
 import { ensureImageDisk, ensureLoamImage, stateDiskId, type ImageArchive } from './kube-node-images.js';
 import { KubeNode, type KubeNodeSpec, type PodRef } from './kube-node.js';
-import { apiServerGuestAddress, makePrivateLink, type LinkEnd } from './network.js';
+import { apiServerGuestAddress, hostPart, makePrivateLink, type LinkEnd } from './network.js';
 import { Vm } from './vm.js';
 
 const log = componentLogger('e2e');
@@ -55,6 +58,9 @@ export interface KubeClusterFigures {
 }
 
 const notReadyTaint = 'node.kubernetes.io/not-ready';
+const kubeletPort = 10250;
+/** The first address of testenv's service range: the `kubernetes` Service. */
+const kubernetesServiceIp = '10.96.0.1';
 
 function nodeSpecs(count: number, prefix: string): KubeNodeSpec[] {
   if (!Number.isInteger(count) || count < 1 || count > 2) throw new Error(`a VM cluster has 1 or 2 nodes (one private link joins two VMs), not ${count}`);
@@ -76,7 +82,12 @@ export class KubeCluster {
   readonly core: k8s.CoreV1Api;
   readonly figures: KubeClusterFigures = { imagesMs: 0, startMs: 0 };
 
-  private constructor(readonly cp: ControlPlane, readonly nodes: KubeNode[]) {
+  private constructor(
+    readonly cp: ControlPlane,
+    readonly nodes: KubeNode[],
+    /** Loam's image as the nodes have it (e.g. loam.io/loam:0.1.0), unless left out. */
+    readonly loamImage: string | undefined,
+  ) {
     this.core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   }
 
@@ -93,26 +104,44 @@ export class KubeCluster {
   static async start(opts: KubeClusterOptions = {}): Promise<KubeCluster> {
     const specs = nodeSpecs(opts.nodes ?? 2, opts.namePrefix ?? 'kube');
     const imagesStarted = Date.now();
+    let loamImage: string | undefined;
     const [cp, nodeBin, disk] = await Promise.all([
-      ControlPlane.start({ extraServingIps: [apiServerGuestAddress] }),
+      // In-cluster clients verify the API server as the `kubernetes` Service's address (10.96.0.1).
+      ControlPlane.start({ cluster: { advertiseAddress: apiServerGuestAddress }, extraServingIps: [kubernetesServiceIp] }),
       ensureNodeBin(),
       (async () => {
-        const archives: ImageArchive[] = (await ensureTestImages()).map((i) => ({ file: i.archive, name: i.name }));
-        if (opts.loamImage ?? true) archives.push(await ensureLoamImage());
-        return ensureImageDisk([...archives, ...(opts.images ?? [])], await ensureNodeBin(), pauseImage);
+        // Loam's image changes with every source change: it goes into a layer of its own over the rest.
+        const testImages = (await ensureTestImages()).map((i) => ({ file: i.archive, name: i.name }));
+        const base = await ensureImageDisk(testImages, await ensureNodeBin(), pauseImage);
+        const extra = [...(opts.images ?? [])];
+        if (opts.loamImage ?? true) {
+          const loam = await ensureLoamImage();
+          extra.push(loam);
+          loamImage = loam.name;
+        }
+        return extra.length > 0 ? ensureImageDisk(extra, await ensureNodeBin(), pauseImage, base) : base;
       })(),
     ]);
     const imagesMs = Date.now() - imagesStarted;
     const nodes: KubeNode[] = [];
     try {
-      await cp.startControllerManager(['*', '-node-ipam-controller']);
+      await cp.startControllerManager();
       await cp.startScheduler();
       const links: (LinkEnd | undefined)[] = specs.length === 2 ? await makePrivateLink([specs[0]!.linkAddress, specs[1]!.linkAddress]) : [undefined];
+      // kube-apiserver dials a kubelet (logs, exec, port-forward) only through the egress proxy, which
+      // sends the Node's InternalIP:10250 to a loopback port QEMU forwards into that guest.
+      const kubeletPorts: number[] = [];
+      for (const spec of specs) {
+        const port = await freePort();
+        kubeletPorts.push(port);
+        cp.egress?.forward(`${hostPart(spec.linkAddress)}:${kubeletPort}`, port);
+      }
       const started = Date.now();
       // Both boot at once; the second QEMU waits until the first one's end of the link listens.
       const booted = await Promise.allSettled(specs.map((spec, i) => Vm.start({
         name: spec.name,
         apiServerPort: cp.apiPort,
+        hostForwards: [{ hostPort: kubeletPorts[i]!, guestPort: kubeletPort }],
         link: links[i],
         memoryMiB: opts.memoryMiB ?? 1024,
         cpus: opts.cpus ?? 1,
@@ -122,7 +151,7 @@ export class KubeCluster {
       const failed = booted.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
       await Promise.all(nodes.map((node) => node.join({ cp, nodeBin, pauseImage, clusterCidr, peers: specs.filter((s) => s !== node.spec) })));
-      const cluster = new KubeCluster(cp, nodes);
+      const cluster = new KubeCluster(cp, nodes, loamImage);
       await cluster.waitNodesSchedulable(300_000);
       cluster.figures.imagesMs = imagesMs;
       cluster.figures.startMs = Date.now() - started;

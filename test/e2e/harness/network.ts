@@ -35,12 +35,25 @@ export function hostPart(address: string): string {
   return address.split('/')[0] ?? address;
 }
 
-/** QEMU arguments for the user-mode NIC that forwards the guest's API server address to `hostPort`. */
-export function userNetArgs(hostPort: number, mac: string): string[] {
+/** A host loopback port forwarded into the guest (QEMU `hostfwd`): the host connects to 127.0.0.1 only. */
+export interface HostForward {
+  hostPort: number;
+  guestPort: number;
+}
+
+/**
+ * QEMU arguments for the user-mode NIC that forwards the guest's API server address to `hostPort`,
+ * and `hostForwards` from host loopback into the guest (`restrict=on` leaves explicit forwards working).
+ */
+export function userNetArgs(hostPort: number, mac: string, hostForwards: HostForward[] = []): string[] {
   // socat per connection (`cmd:`): a `tcp:` target would connect once only, at QEMU start.
-  const forward = `guestfwd=tcp:${apiServerGuestAddress}:${apiServerGuestPort}-cmd:socat - TCP:127.0.0.1:${hostPort}`;
+  // Under its own port too: a cluster-mode API server advertises that port in the `kubernetes`
+  // Service's endpoint, which pods reach through kube-proxy.
+  const ports = [...new Set([apiServerGuestPort, hostPort])];
+  const forwards = ports.map((port) => `guestfwd=tcp:${apiServerGuestAddress}:${port}-cmd:socat - TCP:127.0.0.1:${hostPort}`);
+  forwards.push(...hostForwards.map((f) => `hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`));
   return [
-    '-netdev', `user,id=user0,restrict=on,${forward}`,
+    '-netdev', `user,id=user0,restrict=on,${forwards.join(',')}`,
     '-device', `virtio-net-pci,netdev=user0,mac=${mac},romfile=`,
   ];
 }

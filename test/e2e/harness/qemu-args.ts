@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { guestDir } from './initramfs.js';
 import type { Kernel } from './kernel.js';
-import { linkArgs, userNetArgs, type LinkEnd } from './network.js';
+import { linkArgs, userNetArgs, type HostForward, type LinkEnd } from './network.js';
 
 export interface DiskFile {
   /** Device id in QEMU and serial number in the guest. */
@@ -28,6 +28,8 @@ export interface QemuArgsInput {
   memoryMiB?: number;
   cpus?: number;
   apiServerPort?: number;
+  /** Host loopback ports forwarded into the guest over the user-mode NIC (needs apiServerPort). */
+  hostForwards?: HostForward[];
   link?: LinkEnd;
   kernelArgs?: string[];
 }
@@ -67,7 +69,7 @@ export function qemuArgs(vm: QemuArgsInput): string[] {
     args.push('-device', `virtio-blk-pci,drive=drive-${disk.id},id=${disk.id},serial=${disk.id}`);
   }
   if (vm.apiServerPort !== undefined) {
-    args.push(...userNetArgs(vm.apiServerPort, mac(0)));
+    args.push(...userNetArgs(vm.apiServerPort, mac(0), vm.hostForwards));
     cmdline.push(`loam_user_mac=${mac(0)}`);
   }
   if (vm.link) {

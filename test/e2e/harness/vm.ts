@@ -13,7 +13,7 @@ import { waitFor } from '../../../tools/testenv/wait.js';
 import { GuestAgent, shellQuote, type RunOptions, type RunResult } from './agent.js';
 import { ensureInitramfs } from './initramfs.js';
 import { ensureKernel } from './kernel.js';
-import { isListening, type LinkEnd } from './network.js';
+import { isListening, type HostForward, type LinkEnd } from './network.js';
 import { qemuArgs, type DiskFile } from './qemu-args.js';
 import { QmpClient } from './qmp.js';
 import { noteFigure } from './figures.js';
@@ -27,8 +27,9 @@ export interface DiskSpec {
   /** Ignored with `backingFile` (the overlay has the backing file's size). */
   sizeBytes: number;
   /**
-   * A raw image to start from, read-only and shared: the VM gets a qcow2 copy-on-write overlay of it
-   * in the run folder (e.g. a cached disk of container images), not a blank sparse file.
+   * An image to start from (qcow2 when its name ends in .qcow2, else raw), read-only and shared: the
+   * VM gets a qcow2 copy-on-write overlay of it in the run folder (e.g. a cached disk of container
+   * images), not a blank sparse file.
    */
   backingFile?: string;
 }
@@ -42,6 +43,8 @@ export interface VmOptions {
   disks?: DiskSpec[];
   /** Host port of the API server the guest reaches as https://10.0.2.100:6443; no user-mode NIC without it. */
   apiServerPort?: number;
+  /** Host loopback ports forwarded into the guest over the user-mode NIC, e.g. to the kubelet's port. */
+  hostForwards?: HostForward[];
   /** This VM's end of a private link (see `makePrivateLink`). */
   link?: LinkEnd;
   /** More kernel command line arguments (key=value ones without a dot reach the guest's init as variables). */
@@ -120,7 +123,8 @@ export class Vm implements RunMember {
     for (const disk of opts.disks ?? []) {
       const file = path.join(dir, `${disk.id}.img`);
       if (disk.backingFile) {
-        await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', disk.backingFile, file]);
+        const backingFormat = disk.backingFile.endsWith('.qcow2') ? 'qcow2' : 'raw';
+        await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', backingFormat, '-b', disk.backingFile, file]);
         diskFiles.push({ id: disk.id, file, format: 'qcow2' });
       } else {
         await sparseFile(file, disk.sizeBytes);
