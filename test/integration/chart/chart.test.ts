@@ -11,6 +11,7 @@ import YAML from 'yaml';
 import type { V1Container, V1MutatingWebhook, V1PodSpec } from '@kubernetes/client-node';
 import { allKinds } from '../../../src/api/index.js';
 import { volumeParametersOf } from '../../../src/csi/validate.js';
+import { pinnedImageNames } from '../../../tools/testenv/images.js';
 import { controlPlane } from '../setup.js';
 import { entryPointOptions } from './entry-flags.js';
 import { chartDir, container, flag, helm, portOf, releaseNamespace, Rendered, setArgs, type KubeObject } from './render.js';
@@ -342,13 +343,11 @@ describe('chart: helm/loam', function () {
     assert.equal(chart.appVersion, pkg.version, "the chart's appVersion is Loam's version");
     const images = new Map(defaults().workloads().flatMap(({ pod }) => pod.containers.map((c) => [c.name, c.image!])));
     for (const n of loamContainers) assert.equal(images.get(n), `loam.io/loam:${pkg.version}`);
-    const pinned = async (module: string, goPath: string): Promise<string> => {
-      const gomod = await readFile(`tools/testenv/modules/${module}/go.mod`, 'utf8');
-      return new RegExp(`${goPath.replace(/[./]/g, '\\$&')} (v[0-9.]+)`).exec(gomod)![1]!;
-    };
-    assert.equal(images.get('csi-provisioner'), `registry.k8s.io/sig-storage/csi-provisioner:${await pinned('csi-provisioner', 'github.com/kubernetes-csi/external-provisioner/v6')}`);
-    assert.equal(images.get('csi-resizer'), `registry.k8s.io/sig-storage/csi-resizer:${await pinned('csi-resizer', 'github.com/kubernetes-csi/external-resizer/v2')}`);
-    assert.equal(images.get('kube-scheduler'), `registry.k8s.io/kube-scheduler:${await pinned('kubernetes', 'k8s.io/kubernetes')}`);
+    // The names the VM cluster's images carry (built from the versions testenv pins).
+    const pinned = await pinnedImageNames();
+    assert.equal(images.get('csi-provisioner'), pinned.csiProvisioner);
+    assert.equal(images.get('csi-resizer'), pinned.csiResizer);
+    assert.equal(images.get('kube-scheduler'), pinned.kubeScheduler);
 
     for (const [name, r] of rendered) {
       const accounts = new Set(r.all('ServiceAccount').map((sa) => `${sa.metadata.namespace}/${sa.metadata.name}`));
