@@ -3,9 +3,9 @@
  * webhook's certificate comes from. The configuration itself belongs to the chart; loam-scheduler
  * only writes `clientConfig.caBundle` (RBAC: get and patch of that one name).
  *
- * It is checked again every few seconds, not only written once: `helm upgrade` applies the chart's
- * configuration again, without a caBundle, and the API server would then stop calling the webhook
- * (failurePolicy Ignore) until the bundle is back. A missing configuration is a logged error and
+ * It is checked again every few seconds, not only written once: whatever replaces the configuration
+ * without a caBundle (`helm upgrade --force`, `kubectl replace`, a delete and re-create) would
+ * otherwise leave the webhook uncalled (failurePolicy Ignore) until the bundle is back. A missing configuration is a logged error and
  * the reason loam-scheduler is not ready, never a crash: it may simply not be installed yet.
  *
  * The write is a JSON patch that tests the resourceVersion and each webhook's name before it adds

@@ -2,7 +2,7 @@
  * loam-scheduler makes the webhook's certificate itself (--webhook-self-signed, no cert-manager):
  * against the real API server, it waits (not ready, still running) while the
  * MutatingWebhookConfiguration is missing, writes its CA into the caBundle of every webhook once
- * the configuration exists, writes it again after something (helm upgrade) removed it, and serves
+ * the configuration exists, writes it again after something (a forced upgrade) removed it, and serves
  * /mutate-pods with a certificate that a client trusting exactly that bundle accepts for the
  * Service's name, and for no other name.
  */
@@ -82,7 +82,7 @@ describe('loam-scheduler: the webhook certificate without cert-manager', functio
       assert.deepEqual(answer.body.response, { uid: 'u-1', allowed: true }, 'a pod without Loam volumes is allowed unchanged');
       await assert.rejects(admissionCall(webhookPort, ca, 'other.loam-system.svc'), /ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/, 'valid for the Service name only');
 
-      // helm upgrade applies the configuration again without the caBundle: it is written back.
+      // A forced upgrade or a replace drops the caBundle: it is written back.
       await admission.patchMutatingWebhookConfiguration({ name, body: [{ op: 'remove', path: '/webhooks/0/clientConfig/caBundle' }] }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch));
       assert.equal((await bundles())[0], undefined);
       await waitFor('the caBundle written back', async () => (await bundles())[0] === first, 30_000, 250);
