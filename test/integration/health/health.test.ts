@@ -93,12 +93,13 @@ describe('health endpoints of loam-node and loam-controller', function () {
   });
 
   it('--help prints each binary\'s usage, flags included, and exits 0', async () => {
-    for (const [bin, flags] of [['loam-node', ['--registration-dir', '--kubelet-registration-path', '--health-listen']], ['loam-controller', ['--health-listen']],
-      ['loam-scheduler', ['--webhook-self-signed', '--webhook-service', '--webhook-configuration-name', '--webhook-cert-validity-hours', '--health-listen']]] as const) {
+    const expected = [['loam-node', ['--registration-dir', '--kubelet-registration-path', '--health-listen']], ['loam-controller', ['--health-listen']],
+      ['loam-scheduler', ['--webhook-self-signed', '--webhook-service', '--webhook-configuration-name', '--webhook-cert-validity-hours', '--health-listen']]] as const;
+    await Promise.all(expected.map(async ([bin, flags]) => {
       const r = await execa('node', ['--import', 'tsx', `src/cmd/${bin}.ts`, '--help']);
       assert.match(r.stdout, new RegExp(`^${bin}: `));
       for (const flag of flags) assert.ok(r.stdout.includes(flag), `${bin} --help names ${flag}`);
-    }
+    }));
   });
 
   it('a CSI socket that takes calls but never answers fails the liveness check within its deadline', async () => {
