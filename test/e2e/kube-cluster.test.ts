@@ -93,13 +93,16 @@ describe('e2e: a cluster of VM nodes with real kubelets', function () {
     assert.match(r.stdout, /^hello-from-server$/m);
     // The server saw the client pod's address: no address translation between the nodes' pods.
     const log = await c.podLog(namespace, 'server');
-    assert.match(log, new RegExp(`^${podIp.client.replace(/\./g, '\\.')}:\\d+: response:200$`, 'm'), log);
+    // httpd listens on IPv6 too, so it writes an IPv4 peer as [::ffff:a.b.c.d].
+    const client = podIp.client.replace(/\./g, '\\.');
+    assert.match(log, new RegExp(`^(${client}|\\[::ffff:${client}\\]):\\d+: response:200$`, 'm'), log);
   });
 
   it('serves kubectl logs from the host through the loopback forward to the kubelet, and dials nothing else', async function () {
     const r = await c.cp.kubectl(['logs', '-n', namespace, 'server']);
     assert.equal(r.exitCode, 0, r.stderr);
-    assert.equal(r.stdout, await c.podLog(namespace, 'server'));
+    // execa drops the output's last newline.
+    assert.equal(r.stdout, (await c.podLog(namespace, 'server')).replace(/\n$/, ''));
     const attempts = c.cp.egress?.attempts ?? [];
     assert.ok(attempts.length > 0, 'kube-apiserver went through the egress proxy');
     assert.deepEqual(attempts.filter((a) => !a.forwarded), [], 'every connection kube-apiserver made went to a forwarded kubelet');

@@ -59,8 +59,6 @@ export interface KubeClusterFigures {
 
 const notReadyTaint = 'node.kubernetes.io/not-ready';
 const kubeletPort = 10250;
-/** The first address of testenv's service range: the `kubernetes` Service. */
-const kubernetesServiceIp = '10.96.0.1';
 
 function nodeSpecs(count: number, prefix: string): KubeNodeSpec[] {
   if (!Number.isInteger(count) || count < 1 || count > 2) throw new Error(`a VM cluster has 1 or 2 nodes (one private link joins two VMs), not ${count}`);
@@ -106,8 +104,7 @@ export class KubeCluster {
     const imagesStarted = Date.now();
     let loamImage: string | undefined;
     const [cp, nodeBin, disk] = await Promise.all([
-      // In-cluster clients verify the API server as the `kubernetes` Service's address (10.96.0.1).
-      ControlPlane.start({ cluster: { advertiseAddress: apiServerGuestAddress }, extraServingIps: [kubernetesServiceIp] }),
+      ControlPlane.start({ cluster: { advertiseAddress: apiServerGuestAddress } }),
       ensureNodeBin(),
       (async () => {
         // Loam's image changes with every source change: it goes into a layer of its own over the rest.
