@@ -100,7 +100,7 @@ export function describeGrant(g: Grant): string {
 export function judge(grants: Grant[], requests: AuditedRequest[], users: string[]): RbacVerdict {
   const ours = requests.filter((r) => users.includes(r.user));
   const refused = ours.filter((r) => r.code === 403 || r.decision === 'forbid')
-    .map((r) => `${r.user} (${r.userAgent}) was refused ${r.verb} ${r.uri}`);
+    .map((r) => `${r.user} (${r.userAgent || 'no user agent'}) was refused ${r.verb} ${r.uri}`);
   const usedBy = new Map<string, Set<string>>();
   for (const r of ours.filter((x) => x.decision === 'allow').flatMap(impliedRequests)) {
     // Only the narrowest grants that allow a request are credited: a cluster-wide rule used only

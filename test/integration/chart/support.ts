@@ -111,13 +111,14 @@ export class Child {
 }
 
 /**
- * Waits until an Event about `kind/name` (cluster-scoped: its Events are in `default`) was
- * repeated, which the recorder writes as a patch of the Event's series.
+ * Whether an Event about `kind/name` (cluster-scoped: its Events are in `default`) is repeated
+ * within `timeoutMs`: the recorder writes a repeat as a patch of the Event's series.
  */
-export async function waitForRepeatedEvent(c: KubeClients, kind: string, name: string, reason?: string): Promise<void> {
+export async function repeatedEvent(c: KubeClients, kind: string, name: string, reason: string | undefined, timeoutMs: number): Promise<boolean> {
   interface Event { regarding?: { kind?: string; name?: string }; reason?: string; series?: { count?: number } }
-  await waitFor(`a repeated Event about ${kind} ${name}${reason ? ` (${reason})` : ''}`, async () => {
+  const repeated = async (): Promise<boolean> => {
     const list = await c.rest.request<{ items: Event[] }>('GET', resourcePath(coreResources.events, 'default'));
     return list.items.some((e) => e.regarding?.kind === kind && e.regarding.name === name && (reason === undefined || e.reason === reason) && (e.series?.count ?? 0) >= 2);
-  }, 60_000, 200);
+  };
+  return waitFor('a repeated Event', repeated, timeoutMs, 200).then(() => true, () => false);
 }
