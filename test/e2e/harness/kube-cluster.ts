@@ -26,7 +26,8 @@ import type { RunResult } from './agent.js';
 import { noteFigure } from './figures.js';
 import { ensureImageDisk, ensureLoamImage, stateDiskId, type ImageArchive } from './kube-node-images.js';
 import { KubeNode, type KubeNodeSpec, type PodRef } from './kube-node.js';
-import { apiServerGuestAddress, hostPart, makePrivateLink, type LinkEnd } from './network.js';
+import { apiServerGuestAddress, hostPart } from './network.js';
+import { LinkHub } from './kube-cluster-hub.js';
 import { Vm } from './vm.js';
 
 const log = componentLogger('e2e');
@@ -36,7 +37,7 @@ export const clusterCidr = '10.244.0.0/16';
 export { busyboxImage };
 
 export interface KubeClusterOptions {
-  /** 1 or 2: a private link joins exactly two VMs. Default 2. */
+  /** How many nodes (VMs), at most 8; default 2. */
   nodes?: number;
   /** Per node; default 1024. */
   memoryMiB?: number;
@@ -61,11 +62,10 @@ const notReadyTaint = 'node.kubernetes.io/not-ready';
 const kubeletPort = 10250;
 
 function nodeSpecs(count: number, prefix: string): KubeNodeSpec[] {
-  if (!Number.isInteger(count) || count < 1 || count > 2) throw new Error(`a VM cluster has 1 or 2 nodes (one private link joins two VMs), not ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > 8) throw new Error(`a VM cluster has 1 to 8 nodes, not ${count}`);
   return Array.from({ length: count }, (_, i) => ({
     name: `${prefix}-${String.fromCharCode(97 + i)}`,
-    // A node alone has no link: its user-mode address serves as its InternalIP.
-    linkAddress: count === 1 ? '10.0.2.15/24' : `10.99.0.${i + 1}/24`,
+    linkAddress: `10.99.0.${i + 1}/24`,
     podCidr: `10.244.${i + 1}.0/24`,
   }));
 }
@@ -82,6 +82,7 @@ export class KubeCluster {
 
   private constructor(
     readonly cp: ControlPlane,
+    private readonly hub: LinkHub,
     readonly nodes: KubeNode[],
     /** Loam's image as the nodes have it (e.g. loam.io/loam:0.1.0), unless left out. */
     readonly loamImage: string | undefined,
@@ -121,10 +122,13 @@ export class KubeCluster {
     ]);
     const imagesMs = Date.now() - imagesStarted;
     const nodes: KubeNode[] = [];
+    const hub = await LinkHub.start().catch(async (err: unknown) => {
+      await cp.stop();
+      throw err;
+    });
     try {
       await cp.startControllerManager();
       await cp.startScheduler();
-      const links: (LinkEnd | undefined)[] = specs.length === 2 ? await makePrivateLink([specs[0]!.linkAddress, specs[1]!.linkAddress]) : [undefined];
       // kube-apiserver dials a kubelet (logs, exec, port-forward) only through the egress proxy, which
       // sends the Node's InternalIP:10250 to a loopback port QEMU forwards into that guest.
       const kubeletPorts: number[] = [];
@@ -134,12 +138,12 @@ export class KubeCluster {
         cp.egress?.forward(`${hostPart(spec.linkAddress)}:${kubeletPort}`, port);
       }
       const started = Date.now();
-      // Both boot at once; the second QEMU waits until the first one's end of the link listens.
+      // All boot at once, each connected to the hub.
       const booted = await Promise.allSettled(specs.map((spec, i) => Vm.start({
         name: spec.name,
         apiServerPort: cp.apiPort,
         hostForwards: [{ hostPort: kubeletPorts[i]!, guestPort: kubeletPort }],
-        link: links[i],
+        link: hub.end(spec.linkAddress),
         memoryMiB: opts.memoryMiB ?? 1024,
         cpus: opts.cpus ?? 1,
         disks: [{ id: stateDiskId, sizeBytes: 0, backingFile: disk.file }],
@@ -148,7 +152,7 @@ export class KubeCluster {
       const failed = booted.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
       await Promise.all(nodes.map((node) => node.join({ cp, nodeBin, pauseImage, clusterCidr, peers: specs.filter((s) => s !== node.spec) })));
-      const cluster = new KubeCluster(cp, nodes, loamImage);
+      const cluster = new KubeCluster(cp, hub, nodes, loamImage);
       await cluster.waitNodesSchedulable(300_000);
       cluster.figures.imagesMs = imagesMs;
       cluster.figures.startMs = Date.now() - started;
@@ -158,6 +162,7 @@ export class KubeCluster {
     } catch (err) {
       const logs = await Promise.all(nodes.map((n) => n.logs().catch(() => '')));
       await Promise.allSettled(nodes.map((n) => n.vm.stop()));
+      await hub.close();
       const cpLogs = await cp.logTail(20);
       await cp.stop();
       throw new Error(`the VM cluster did not start: ${(err as Error).message}\n${logs.join('\n')}\n${cpLogs}`, { cause: err });
@@ -227,9 +232,10 @@ export class KubeCluster {
     return `${parts.join('\n')}\n${await this.cp.logTail(20)}`;
   }
 
-  /** Stops every VM and the control plane. */
+  /** Stops every VM, the link hub and the control plane. */
   async stop(): Promise<void> {
     await Promise.allSettled(this.nodes.map((n) => n.vm.stop()));
+    await this.hub.close();
     await this.cp.stop();
   }
 }
