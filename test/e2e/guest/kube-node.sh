@@ -14,7 +14,6 @@
 #   CLUSTER_CIDR    every node's pod ranges together (traffic inside it is not masqueraded)
 #   ROUTES          "range,via range,via ...": the other nodes' pod ranges over the private link
 #   KUBECONFIG      the node's kubeconfig in the guest
-#   API_PORT        the API server's own port: the `kubernetes` Service's endpoint is 10.0.2.100 with it
 # Daemons log to /var/log/loam-<name>.log and record their PID in /run/loam-<name>.pid.
 set -euo pipefail
 export PATH="$NODE_BIN:$PATH"
