@@ -64,11 +64,20 @@ seccompProfile:
 
 {{/* HTTP probes of a Loam server's --health-listen port: liveness /healthz, readiness /readyz. */}}
 {{- define "loam.healthProbes" -}}
+# Liveness starts once /healthz first answers: a start slowed by a loaded node (five Node.js
+# processes on one busy CPU took over a minute on the VM tier) is given 5 minutes, not killed and
+# restarted into the same contention.
+startupProbe:
+  httpGet:
+    path: /healthz
+    port: health
+  periodSeconds: 5
+  timeoutSeconds: 5
+  failureThreshold: 60
 livenessProbe:
   httpGet:
     path: /healthz
     port: health
-  initialDelaySeconds: 10
   periodSeconds: 10
   timeoutSeconds: 5
   failureThreshold: 6
