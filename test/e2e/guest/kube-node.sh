@@ -101,6 +101,10 @@ EOF
 for route in ${ROUTES:-}; do
   ip route replace "${route%,*}" via "${route#*,}"
 done
+# The Service range (the control plane's --service-cluster-ip-range) through the user-mode NIC: the
+# guest has no default route, and a host-network pod's connect() to 10.96.0.1 (loam-node's, to the
+# API server) would fail with ENETUNREACH before kube-proxy's DNAT could rewrite it.
+ip route replace 10.96.0.0/16 dev "$(ip route get 10.0.2.100 | sed -n 's/.* dev \([^ ]*\).*/\1/p')"
 iptables -w -t nat -C POSTROUTING -s "$CLUSTER_CIDR" ! -d "$CLUSTER_CIDR" -j MASQUERADE 2> /dev/null \
   || iptables -w -t nat -A POSTROUTING -s "$CLUSTER_CIDR" ! -d "$CLUSTER_CIDR" -j MASQUERADE
 
