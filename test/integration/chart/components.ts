@@ -55,7 +55,8 @@ export async function startComponents(x: ComponentsInput, children: Child[]): Pr
   );
 
   const probe = new CsiTestClient(controllerSocket);
-  await waitFor('the CSI Controller socket', async () => (await probe.call<{ ready?: { value: boolean } }>('Identity', 'Probe', {}, 2000).catch(() => undefined))?.ready?.value === true, 60_000, 200);
+  // Generous: three tsx-started binaries and two sidecars compete for a loaded 2-core CI machine.
+  await waitFor('the CSI Controller socket', async () => (await probe.call<{ ready?: { value: boolean } }>('Identity', 'Probe', {}, 2000).catch(() => undefined))?.ready?.value === true, 150_000, 200);
   probe.close();
   // The sidecars' informers list, then watch, as client-go does against API servers that do not
   // stream lists (the chart supports Kubernetes 1.30 on): the rules must allow both.

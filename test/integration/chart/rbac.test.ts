@@ -60,7 +60,7 @@ describe('chart RBAC as rendered', function () {
 });
 
 describe('chart RBAC: every request of the real binaries allowed, every rule used (audit log)', function () {
-  this.timeout(240_000);
+  this.timeout(360_000);
   let cp: ControlPlane;
   let core: k8s.CoreV1Api;
   let rbac = '';

@@ -31,10 +31,17 @@ describe('csi controller volume store (real API server)', function () {
     await c.rest.request('POST', resourcePath(loamResources.localVolumes), { body });
     const store = new VolumeStore(c, componentLogger('test-store'));
     store.informer.start();
-    await store.informer.waitForSync(10_000);
-    assert.ok(store.informer.cache.get(id), 'the cache has the volume');
-    // The watch goes quiet: the cache keeps what it had while the server moves on.
-    await store.informer.stop();
+    try {
+      await store.informer.waitForSync(10_000);
+      // The first list may come from the API server's watch cache (resourceVersion 0), which can lag
+      // the create on a loaded machine; the watch then brings the volume in.
+      const deadline = Date.now() + 10_000;
+      while (!store.informer.cache.get(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(store.informer.cache.get(id), 'the cache has the volume');
+    } finally {
+      // The watch goes quiet: the cache keeps what it had while the server moves on.
+      await store.informer.stop();
+    }
     await c.rest.request('DELETE', resourcePath(loamResources.localVolumes, undefined, id));
     assert.ok(store.informer.cache.get(id), 'the cache still shows the deleted volume');
 
