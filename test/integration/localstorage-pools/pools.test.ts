@@ -201,12 +201,16 @@ describe('Local Storage pools on the host (real loam-node, claim binder, loop de
   });
 
   it('an LVM failure (pvcreate on a read-only device) is an event with LVM\'s line and a line on the LocalStorageNode, retried until it works', async function () {
-    const failed = await waitUntil('a PoolingFailed event', async () => {
+    // The event that names the cause. A probe of the same device (loam-node's own disk check on a
+    // uevent, or another process) may hold it exclusively at that moment, as happened on a loaded
+    // CI machine: that attempt fails with LVM's "Can't open ... exclusively" as an event of its
+    // own, and the retry then meets the read-only device.
+    const readOnlyLine = new RegExp(`^pvcreate ${disk.readonly.device} failed: .*(writ|read-only)`, 'i');
+    const failed = await waitUntil('a PoolingFailed event with LVM\'s read-only line', async () => {
       const e = await eventsAbout(c, 'LocalDisk', disk.readonly.name);
-      return e.find((x) => x.reason === 'PoolingFailed');
-    }, 40_000, logs);
+      return e.find((x) => x.reason === 'PoolingFailed' && readOnlyLine.test(x.note));
+    }, 60_000, logs);
     assert.equal(failed.type, 'Warning');
-    assert.match(failed.note, new RegExp(`^pvcreate ${disk.readonly.device} failed: .*(writ|read-only)`, 'i'));
     const lsn = (await getStorageNode(c, nodeName))!;
     assert.ok(lsn.status?.message?.includes(`${disk.readonly.name} (${disk.readonly.device}): pvcreate`), `LocalStorageNode message: ${lsn.status?.message}`);
     assert.equal(lsn.status?.state, 'Ready', 'one disk that cannot be pooled does not make the node NotReady');
