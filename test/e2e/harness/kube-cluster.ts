@@ -8,9 +8,9 @@
  * images (`kube-node-images.ts`).
  *
  * The host never sends traffic to a guest or off loopback. kube-apiserver's connections to kubelets
- * (`kubectl logs/exec/port-forward`) go through the control plane's egress proxy to a loopback port
- * that QEMU forwards to the node's kubelet; anything else it would dial is refused. `podLog` and
- * `exec` do the same through the guest agent, without the API server.
+ * (`kubectl logs/exec/port-forward`) go to the control plane's egress proxy, which refuses them, so
+ * such a mistake fails on the host. `podLog` and `exec` read logs and run commands in the guest
+ * through the guest agent instead, without the API server.
  *
  * One cluster serves every spec file of a run (`sharedKubeCluster`, stopped by the tier's teardown);
  * each spec works in its own namespace and removes it.
@@ -19,14 +19,13 @@ import * as k8s from '@kubernetes/client-node';
 import { componentLogger } from '../../../src/common/logger.js';
 import { ensureNodeBin } from '../../../tools/testenv/bin.js';
 import { ControlPlane } from '../../../tools/testenv/controlplane.js';
-import { freePort } from '../../../tools/testenv/ports.js';
 import { busyboxImage, ensureTestImages, pauseImage } from '../../../tools/testenv/images.js';
 import { waitFor } from '../../../tools/testenv/wait.js';
 import type { RunResult } from './agent.js';
 import { noteFigure } from './figures.js';
 import { ensureImageDisk, ensureLoamImage, stateDiskId, type ImageArchive } from './kube-node-images.js';
 import { KubeNode, type KubeNodeSpec, type PodRef } from './kube-node.js';
-import { apiServerGuestAddress, hostPart } from './network.js';
+import { apiServerGuestAddress } from './network.js';
 import { LinkHub } from './kube-cluster-hub.js';
 import { Vm } from './vm.js';
 
@@ -59,7 +58,6 @@ export interface KubeClusterFigures {
 }
 
 const notReadyTaint = 'node.kubernetes.io/not-ready';
-const kubeletPort = 10250;
 
 function nodeSpecs(count: number, prefix: string): KubeNodeSpec[] {
   if (!Number.isInteger(count) || count < 1 || count > 8) throw new Error(`a VM cluster has 1 to 8 nodes, not ${count}`);
@@ -129,20 +127,11 @@ export class KubeCluster {
     try {
       await cp.startControllerManager();
       await cp.startScheduler();
-      // kube-apiserver dials a kubelet (logs, exec, port-forward) only through the egress proxy, which
-      // sends the Node's InternalIP:10250 to a loopback port QEMU forwards into that guest.
-      const kubeletPorts: number[] = [];
-      for (const spec of specs) {
-        const port = await freePort();
-        kubeletPorts.push(port);
-        cp.egress?.forward(`${hostPart(spec.linkAddress)}:${kubeletPort}`, port);
-      }
       const started = Date.now();
       // All boot at once, each connected to the hub.
-      const booted = await Promise.allSettled(specs.map((spec, i) => Vm.start({
+      const booted = await Promise.allSettled(specs.map((spec) => Vm.start({
         name: spec.name,
         apiServerPort: cp.apiPort,
-        hostForwards: [{ hostPort: kubeletPorts[i]!, guestPort: kubeletPort }],
         link: hub.end(spec.linkAddress),
         memoryMiB: opts.memoryMiB ?? 1024,
         cpus: opts.cpus ?? 1,
